@@ -1,0 +1,326 @@
+//! Layered configuration: built-in defaults, then a TOML config file, then
+//! `AIMA_*` environment variables (and the conventional `DATABASE_URL`), then
+//! command-line flags applied by the binary.
+//!
+//! Every setting is listed once, in [`SETTINGS`]; the README's configuration
+//! table and `aima config` are generated from it. Unknown keys in the config
+//! file and unknown `AIMA_*` variables are rejected with an error naming them,
+//! so a typo never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One documented setting: its key in the config file, its environment
+/// variable, its default (as text) and what it does.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// Key in the TOML config file.
+    pub key: &'static str,
+    /// Environment variable that overrides the file.
+    pub env: &'static str,
+    /// Default value, as shown to people ("" when unset).
+    pub default: &'static str,
+    /// What the setting controls.
+    pub doc: &'static str,
+}
+
+/// Every configuration setting AIMA reads, in one place.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "data_dir",
+        env: "AIMA_DATA_DIR",
+        default: "./aima-data",
+        doc: "Directory holding the SQLite database (aima.db) and other local state. \
+              Also settable with --data-dir.",
+    },
+    Setting {
+        key: "database_url",
+        env: "AIMA_DATABASE_URL",
+        default: "",
+        doc: "Database to use instead of the SQLite file: a postgres:// URL selects \
+              PostgreSQL, a sqlite: URL another SQLite file. DATABASE_URL is read too \
+              (AIMA_DATABASE_URL wins).",
+    },
+    Setting {
+        key: "bind",
+        env: "AIMA_BIND",
+        default: "127.0.0.1:8080",
+        doc: "Address `aima serve` listens on. Also settable with --bind.",
+    },
+    Setting {
+        key: "sheets_export_base",
+        env: "AIMA_SHEETS_EXPORT_BASE",
+        default: "https://docs.google.com",
+        doc: "Base URL that Google Sheets share links are rewritten to for CSV export \
+              (point it at a local server in tests or behind a proxy).",
+    },
+    Setting {
+        key: "default_org",
+        env: "AIMA_DEFAULT_ORG",
+        default: "",
+        doc: "Organization slug used when a command gets no --org and more than one \
+              organization exists.",
+    },
+];
+
+/// Environment variable naming the config file to read (also `--config`).
+pub const CONFIG_FILE_ENV: &str = "AIMA_CONFIG";
+
+/// Errors while assembling the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has an unknown key / wrong type.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// An `AIMA_*` environment variable that no setting uses.
+    #[error("unknown environment variable {name}; known: {known}")]
+    UnknownEnv {
+        /// The variable.
+        name: String,
+        /// The known variables, comma-separated.
+        known: String,
+    },
+    /// A setting has a value that cannot be used.
+    #[error("invalid value for {key}: {message}")]
+    Invalid {
+        /// The setting key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory for the SQLite database and local state.
+    pub data_dir: PathBuf,
+    /// Database URL overriding the SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+    /// Listen address for `aima serve`.
+    pub bind: String,
+    /// Base URL for Google Sheets CSV export.
+    pub sheets_export_base: String,
+    /// Organization used when none is named and several exist.
+    pub default_org: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./aima-data"),
+            database_url: None,
+            bind: "127.0.0.1:8080".to_owned(),
+            sheets_export_base: "https://docs.google.com".to_owned(),
+            default_org: None,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or the file named by `AIMA_CONFIG`; a
+    /// missing explicit file is an error), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    /// Like [`Config::load`] with an explicit environment (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get(CONFIG_FILE_ENV).map(PathBuf::from));
+        let mut config = match file {
+            Some(path) => Self::from_file(&path)?,
+            None => Self::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML config file; unknown keys are errors.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.message().to_owned(),
+        })
+    }
+
+    fn apply_env(&mut self, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+        for (name, value) in env {
+            if !name.starts_with("AIMA_") || name == CONFIG_FILE_ENV {
+                continue;
+            }
+            // Variables of other tools that share the prefix are not ours to reject.
+            if name.starts_with("AIMA_TEST_") {
+                continue;
+            }
+            match name.as_str() {
+                "AIMA_DATA_DIR" => self.data_dir = PathBuf::from(value),
+                "AIMA_DATABASE_URL" => self.database_url = non_empty(value),
+                "AIMA_BIND" => self.bind = value.clone(),
+                "AIMA_SHEETS_EXPORT_BASE" => self.sheets_export_base = value.clone(),
+                "AIMA_DEFAULT_ORG" => self.default_org = non_empty(value),
+                _ => {
+                    let known: Vec<&str> = SETTINGS.iter().map(|s| s.env).collect();
+                    return Err(ConfigError::UnknownEnv {
+                        name: name.clone(),
+                        known: format!("{}, {CONFIG_FILE_ENV}", known.join(", ")),
+                    });
+                }
+            }
+        }
+        if let (false, Some(url)) = (
+            env.contains_key("AIMA_DATABASE_URL"),
+            env.get("DATABASE_URL").and_then(|v| non_empty(v)),
+        ) {
+            self.database_url = Some(url);
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "data_dir",
+                message: "must not be empty".into(),
+            });
+        }
+        if self.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid {
+                key: "bind",
+                message: format!("'{}' is not an address like 127.0.0.1:8080", self.bind),
+            });
+        }
+        if !(self.sheets_export_base.starts_with("http://")
+            || self.sheets_export_base.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "sheets_export_base",
+                message: format!("'{}' is not an http(s) URL", self.sheets_export_base),
+            });
+        }
+        Ok(())
+    }
+
+    /// The settings table as Markdown (the README's configuration section).
+    pub fn markdown_table() -> String {
+        let mut out =
+            String::from("| key | environment | default | meaning |\n|---|---|---|---|\n");
+        for s in SETTINGS {
+            out.push_str(&format!(
+                "| `{}` | `{}` | {} | {} |\n",
+                s.key,
+                s.env,
+                if s.default.is_empty() {
+                    "(unset)".to_owned()
+                } else {
+                    format!("`{}`", s.default)
+                },
+                s.doc.split_whitespace().collect::<Vec<_>>().join(" ")
+            ));
+        }
+        out
+    }
+}
+
+fn non_empty(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("aima.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/from/file\"\nbind = \"0.0.0.0:9000\"\n",
+        )
+        .expect("write");
+        let c = Config::load_from(Some(&file), &env(&[("AIMA_DATA_DIR", "/from/env")]))
+            .expect("config");
+        assert_eq!(c.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.sheets_export_base, "https://docs.google.com");
+    }
+
+    #[test]
+    fn unknown_file_key_is_rejected_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("aima.toml");
+        std::fs::write(&file, "data_dri = \"x\"\n").expect("write");
+        let err = Config::load_from(Some(&file), &env(&[])).expect_err("must fail");
+        assert!(err.to_string().contains("data_dri"), "{err}");
+    }
+
+    #[test]
+    fn unknown_env_is_rejected_by_name() {
+        let err = Config::load_from(None, &env(&[("AIMA_DATADIR", "x")])).expect_err("must fail");
+        assert!(err.to_string().contains("AIMA_DATADIR"), "{err}");
+    }
+
+    #[test]
+    fn database_url_precedence() {
+        let c = Config::load_from(None, &env(&[("DATABASE_URL", "postgres://a/b")])).expect("c");
+        assert_eq!(c.database_url.as_deref(), Some("postgres://a/b"));
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("DATABASE_URL", "postgres://a/b"),
+                ("AIMA_DATABASE_URL", "sqlite:x.db"),
+            ]),
+        )
+        .expect("c");
+        assert_eq!(c.database_url.as_deref(), Some("sqlite:x.db"));
+    }
+
+    #[test]
+    fn bad_bind_is_rejected() {
+        let err = Config::load_from(None, &env(&[("AIMA_BIND", "localhost")])).expect_err("fail");
+        assert!(err.to_string().contains("bind"), "{err}");
+    }
+
+    #[test]
+    fn every_setting_is_documented_in_the_table() {
+        let table = Config::markdown_table();
+        for s in SETTINGS {
+            assert!(table.contains(s.env), "{}", s.env);
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Jobs, the model registry and alerts.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::{
+    Alert, Job, JobStatus, ModelRecord, NewAlert, Store, StoreError, dispatch, now, sql_int,
+};
+
+impl Store {
+    /// Records the start of a job (status `running`, `started_at` now) and
+    /// returns its id. `org` is `None` for a system-wide job.
+    pub async fn start_job(
+        &self,
+        org: Option<Uuid>,
+        kind: &str,
+        trigger: &str,
+    ) -> Result<Uuid, StoreError> {
+        let id = Uuid::now_v7();
+        dispatch!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO jobs (id, organization_id, kind, status, trigger, started_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(org)
+            .bind(kind)
+            .bind(JobStatus::Running.as_str())
+            .bind(trigger)
+            .bind(now())
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("start a job"))?;
+        });
+        Ok(id)
+    }
+
+    /// Records the end of job `id`: `Ok(details)` marks it `succeeded` with
+    /// those details, `Err(message)` marks it `failed` with that error text.
+    /// Sets `finished_at` (now) and `duration_ms`. An unknown id is
+    /// [`StoreError::NotFound`].
+    pub async fn finish_job(
+        &self,
+        id: Uuid,
+        outcome: Result<Value, String>,
+    ) -> Result<(), StoreError> {
+        let op = "finish a job";
+        let started: Option<DateTime<Utc>> = dispatch!(self, |pool| {
+            sqlx::query_scalar("SELECT started_at FROM jobs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db(op))?
+        });
+        let Some(started) = started else {
+            return Err(StoreError::NotFound { entity: "job", id });
+        };
+        let finished = now();
+        let duration_ms = (finished - started).num_milliseconds().max(0);
+        let (status, details, error) = match outcome {
+            Ok(details) => (JobStatus::Succeeded, Some(details), None),
+            Err(message) => (JobStatus::Failed, None, Some(message)),
+        };
+        dispatch!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET status = $2, finished_at = $3, duration_ms = $4, error = $5, \
+                 details = $6 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(status.as_str())
+            .bind(finished)
+            .bind(duration_ms)
+            .bind(error.as_deref())
+            .bind(details.as_ref().map(Json))
+            .execute(pool)
+            .await
+            .map_err(StoreError::db(op))?;
+        });
+        Ok(())
+    }
+
+    /// The latest `limit` jobs, newest first: those of `Some(org)`, or the
+    /// system-wide ones for `None` (never another organization's).
+    pub async fn list_jobs(&self, org: Option<Uuid>, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let op = "list jobs";
+        dispatch!(self, |pool| match org {
+            Some(org) => sqlx::query_as::<_, Job>(
+                "SELECT id, organization_id, kind, status, trigger, started_at, finished_at, \
+                 duration_ms, error, details FROM jobs WHERE organization_id = $1 \
+                 ORDER BY started_at DESC, id DESC LIMIT $2",
+            )
+            .bind(org)
+            .bind(sql_int(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db(op)),
+            None => sqlx::query_as::<_, Job>(
+                "SELECT id, organization_id, kind, status, trigger, started_at, finished_at, \
+                 duration_ms, error, details FROM jobs WHERE organization_id IS NULL \
+                 ORDER BY started_at DESC, id DESC LIMIT $1",
+            )
+            .bind(sql_int(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db(op)),
+        })
+    }
+
+    /// Registers a trained model version (`trained_at` now) and returns its
+    /// id. `(org, model, version)` must be new ([`StoreError::Conflict`]);
+    /// `org` is `None` for a model shared by all organizations.
+    pub async fn register_model(
+        &self,
+        org: Option<Uuid>,
+        model: &str,
+        version: &str,
+        metrics: Value,
+        artifact_path: Option<&str>,
+    ) -> Result<Uuid, StoreError> {
+        let id = Uuid::now_v7();
+        dispatch!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO model_registry (id, organization_id, model, version, metrics, \
+                 artifact_path, trained_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(org)
+            .bind(model)
+            .bind(version)
+            .bind(Json(&metrics))
+            .bind(artifact_path)
+            .bind(now())
+            .execute(pool)
+            .await
+            .map_err(StoreError::db_or_conflict("register a model", || {
+                format!("model {model:?} version {version:?}")
+            }))?;
+        });
+        Ok(id)
+    }
+
+    /// The most recently registered version of `model` for `Some(org)` (or
+    /// the shared one for `None`), if any.
+    pub async fn latest_model(
+        &self,
+        org: Option<Uuid>,
+        model: &str,
+    ) -> Result<Option<ModelRecord>, StoreError> {
+        let op = "read the latest model";
+        dispatch!(self, |pool| match org {
+            Some(org) => sqlx::query_as::<_, ModelRecord>(
+                "SELECT id, organization_id, model, version, metrics, artifact_path, trained_at \
+                 FROM model_registry WHERE organization_id = $1 AND model = $2 \
+                 ORDER BY trained_at DESC, id DESC LIMIT 1",
+            )
+            .bind(org)
+            .bind(model)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db(op)),
+            None => sqlx::query_as::<_, ModelRecord>(
+                "SELECT id, organization_id, model, version, metrics, artifact_path, trained_at \
+                 FROM model_registry WHERE organization_id IS NULL AND model = $1 \
+                 ORDER BY trained_at DESC, id DESC LIMIT 1",
+            )
+            .bind(model)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db(op)),
+        })
+    }
+
+    /// Raises an alert in `org` (`created_at` now) and returns it.
+    pub async fn create_alert(&self, org: Uuid, alert: NewAlert) -> Result<Alert, StoreError> {
+        let row = Alert {
+            id: Uuid::now_v7(),
+            organization_id: org,
+            kind: alert.kind,
+            severity: alert.severity,
+            customer_id: alert.customer_id,
+            title: alert.title,
+            details: alert.details,
+            created_at: now(),
+            acknowledged_at: None,
+        };
+        dispatch!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO alerts (id, organization_id, kind, severity, customer_id, title, \
+                 details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(row.id)
+            .bind(org)
+            .bind(row.kind.as_str())
+            .bind(row.severity.as_str())
+            .bind(row.customer_id)
+            .bind(row.title.as_str())
+            .bind(Json(&row.details))
+            .bind(row.created_at)
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("create an alert"))?;
+        });
+        Ok(row)
+    }
+
+    /// The latest `limit` alerts of `org`, newest first.
+    pub async fn list_alerts(&self, org: Uuid, limit: u32) -> Result<Vec<Alert>, StoreError> {
+        dispatch!(self, |pool| {
+            sqlx::query_as::<_, Alert>(
+                "SELECT id, organization_id, kind, severity, customer_id, title, details, \
+                 created_at, acknowledged_at FROM alerts WHERE organization_id = $1 \
+                 ORDER BY created_at DESC, id DESC LIMIT $2",
+            )
+            .bind(org)
+            .bind(sql_int(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("list alerts"))
+        })
+    }
+}

@@ -1,0 +1,271 @@
+//! `aima bench import`: imports a generated orders CSV through the full
+//! pipeline (detection, validation, identity matching, one transaction) and
+//! prints its rate beside the database's own bulk loader on the same file,
+//! measured in the same run: `sqlite3 .import` for SQLite, `psql \copy` for
+//! PostgreSQL. Also prints this process's peak resident memory.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use aima_ingest::pipeline::{self, ImportOptions};
+use aima_runtime::config::Config;
+use aima_runtime::store::Store;
+use anyhow::{Context, Result, bail};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::cli::BenchImportArgs;
+
+const CITIES: &[&str] = &[
+    "Dhaka",
+    "Chattogram",
+    "London",
+    "Leeds",
+    "Austin",
+    "Berlin",
+    "Pune",
+];
+const COUNTRIES: &[&str] = &["BD", "BD", "GB", "GB", "US", "DE", "IN"];
+const STATUSES: &[&str] = &[
+    "completed",
+    "completed",
+    "completed",
+    "refunded",
+    "cancelled",
+];
+
+/// Writes `rows` order lines (about a third as many customers, one to three
+/// lines per order) to `path`, from a fixed seed.
+fn generate(path: &Path, rows: u64) -> Result<u64> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    writeln!(
+        out,
+        "Order ID,Order Date,Email,Customer Name,Phone,City,Country,Product Name,Quantity,Amount,Currency,Status"
+    )?;
+    let mut rng = ChaCha8Rng::seed_from_u64(20_261_124);
+    let customers = (rows / 3).max(1);
+    let mut written = 0u64;
+    let mut order = 0u64;
+    while written < rows {
+        order += 1;
+        let c = rng.random_range(0..customers);
+        let city = (c % CITIES.len() as u64) as usize;
+        let day = rng.random_range(0..730u32);
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+            .context("date")?
+            .checked_add_days(chrono::Days::new(u64::from(day)))
+            .context("date")?;
+        let lines = rng.random_range(1..=3u64).min(rows - written);
+        let total: f64 = f64::from(rng.random_range(500..50_000u32)) / 100.0;
+        let status = STATUSES[rng.random_range(0..STATUSES.len())];
+        for line in 0..lines {
+            let qty = rng.random_range(1..5u32);
+            let product = rng.random_range(0..500u32);
+            // Line items after the first carry a blank total, as in Shopify exports.
+            let amount = if line == 0 {
+                format!("{total:.2}")
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "ORD-{order:08},{date} {:02}:{:02}:00,customer{c}@example.com,Customer {c},+1555{:07},{},{},Product {product},{qty},{amount},USD,{status}",
+                rng.random_range(0..24u32),
+                rng.random_range(0..60u32),
+                c % 10_000_000,
+                CITIES[city],
+                COUNTRIES[city],
+            )?;
+            written += 1;
+        }
+    }
+    out.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+/// Peak resident set size of this process in MiB (Linux), if known.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn timed_command(cmd: &mut Command) -> Result<f64> {
+    let started = Instant::now();
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn aima_import(store: &Store, csv: &Path, rows: u64) -> Result<f64> {
+    let (org, _) = store.ensure_organization("bench", "Benchmark").await?;
+    let options = ImportOptions {
+        source_name: "bench.csv".into(),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let report = pipeline::import(store, org.id, csv, &options, &mut |_, _| {}).await?;
+    let secs = started.elapsed().as_secs_f64();
+    if !report.rows_rejected.is_empty() {
+        bail!(
+            "benchmark file had {} rejected rows",
+            report.rows_rejected.len()
+        );
+    }
+    let orders = store.count_orders(org.id).await?;
+    eprintln!(
+        "  (aima wrote {orders} orders, {} customers from {rows} rows)",
+        report.customers_created
+    );
+    Ok(secs)
+}
+
+/// Replaces the database name of a PostgreSQL URL.
+fn with_database(url: &str, db: &str) -> Result<String> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").context("not a URL")? + 3;
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    Ok(match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    })
+}
+
+fn report(label: &str, rows: u64, secs: f64, baseline: Option<f64>) {
+    let rate = rows as f64 / secs;
+    match baseline {
+        None => println!("  {label:<22} {secs:>8.2} s {rate:>12.0} rows/s   (baseline)"),
+        Some(b) => {
+            let ratio = rate / (rows as f64 / b);
+            println!(
+                "  {label:<22} {secs:>8.2} s {rate:>12.0} rows/s   ratio {ratio:.2} of baseline (target >= 0.50)"
+            );
+        }
+    }
+}
+
+/// Runs the import benchmark.
+pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let csv = dir.path().join("orders.csv");
+    let bytes = generate(&csv, args.rows)?;
+    println!(
+        "import benchmark: {} rows, {:.1} MB CSV, {} customers",
+        args.rows,
+        bytes as f64 / 1e6,
+        (args.rows / 3).max(1)
+    );
+
+    println!("SQLite:");
+    let baseline_db = dir.path().join("baseline.db");
+    let sqlite_secs = timed_command(
+        Command::new("sqlite3")
+            .arg(&baseline_db)
+            .arg(format!(".import --csv {} orders_raw", csv.display())),
+    )
+    .context("the baseline needs the sqlite3 command-line tool")?;
+    report("sqlite3 .import", args.rows, sqlite_secs, None);
+    let store = Store::open(None, &dir.path().join("aima")).await?;
+    store.migrate().await?;
+    let secs = aima_import(&store, &csv, args.rows).await?;
+    report("aima import (SQLite)", args.rows, secs, Some(sqlite_secs));
+    store.close().await;
+
+    let pg = args
+        .postgres
+        .clone()
+        .or_else(|| std::env::var("AIMA_TEST_DATABASE_URL").ok());
+    match pg {
+        None => println!("PostgreSQL: skipped (pass --postgres URL or set AIMA_TEST_DATABASE_URL)"),
+        Some(admin) => {
+            println!("PostgreSQL:");
+            let suffix = std::process::id();
+            let base_db = format!("aima_bench_copy_{suffix}");
+            let aima_db = format!("aima_bench_{suffix}");
+            let psql = |url: &str, sql: &str| {
+                timed_command(Command::new("psql").arg(url).args([
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-q",
+                    "-c",
+                    sql,
+                ]))
+            };
+            psql(&admin, &format!("CREATE DATABASE {base_db}"))?;
+            psql(&admin, &format!("CREATE DATABASE {aima_db}"))?;
+            let result = async {
+                let base_url = with_database(&admin, &base_db)?;
+                psql(
+                    &base_url,
+                    "CREATE TABLE orders_raw (order_id text, order_date text, email text, customer_name text, \
+                     phone text, city text, country text, product_name text, quantity text, amount text, \
+                     currency text, status text)",
+                )?;
+                let copy_secs = psql(
+                    &base_url,
+                    &format!("\\copy orders_raw FROM '{}' WITH (FORMAT csv, HEADER true)", csv.display()),
+                )?;
+                report("psql \\copy", args.rows, copy_secs, None);
+                let store = Store::open(Some(&with_database(&admin, &aima_db)?), dir.path()).await?;
+                store.migrate().await?;
+                let secs = aima_import(&store, &csv, args.rows).await?;
+                report("aima import (Postgres)", args.rows, secs, Some(copy_secs));
+                store.close().await;
+                Ok::<_, anyhow::Error>(())
+            }
+            .await;
+            let _ = psql(&admin, &format!("DROP DATABASE IF EXISTS {base_db}"));
+            let _ = psql(&admin, &format!("DROP DATABASE IF EXISTS {aima_db}"));
+            result?;
+        }
+    }
+    if let Some(mib) = peak_rss_mib() {
+        println!("peak memory of aima (VmHWM): {mib:.0} MiB (target < 500 MiB)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://u:p@127.0.0.1:5432/postgres", "x").expect("url"),
+            "postgres://u:p@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://h/db?sslmode=disable", "y").expect("url"),
+            "postgres://h/y?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h", "z").expect("url"),
+            "postgres://h/z"
+        );
+    }
+
+    #[test]
+    fn generator_is_deterministic_and_sized() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+        generate(&a, 1000).expect("gen");
+        generate(&b, 1000).expect("gen");
+        let text = std::fs::read_to_string(&a).expect("read");
+        assert_eq!(text, std::fs::read_to_string(&b).expect("read"));
+        assert_eq!(text.lines().count(), 1001);
+    }
+}

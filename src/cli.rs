@@ -1,0 +1,146 @@
+//! Command-line interface definitions (clap).
+
+use std::path::PathBuf;
+
+use aima_ingest::pipeline::MappingOverride;
+use aima_ingest::values::DateOrder;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// AIMA: self-hosted marketing intelligence on your own customer and order data.
+///
+/// Configuration comes from defaults, then a config file (--config or
+/// AIMA_CONFIG), then AIMA_* environment variables, then flags; `aima config`
+/// lists every setting.
+#[derive(Debug, Parser)]
+#[command(name = "aima", version, about, long_about)]
+pub struct Cli {
+    /// Config file (TOML); unknown keys are rejected.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database and local state) [default: ./aima-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load the demo organization (real CDNOW transactions, synthetic contacts
+    /// and events) and run the analyses that exist.
+    Demo {
+        /// Organization slug for the demo data.
+        #[arg(long, default_value = "demo")]
+        org: String,
+        /// Seed for the synthetic enrichment.
+        #[arg(long, default_value_t = aima_ingest::demo::DEMO_SEED)]
+        seed: u64,
+    },
+    /// Import customers and orders from a CSV or XLSX file, or a Google Sheets
+    /// share link / CSV URL.
+    Import(ImportArgs),
+    /// Apply database migrations (also done automatically by every command).
+    Migrate,
+    /// Serve the web API and dashboard.
+    Serve {
+        /// Listen address [default: 127.0.0.1:8080, or AIMA_BIND].
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Print the effective configuration and every setting.
+    Config,
+    /// Organizations.
+    Orgs {
+        /// What to do with organizations.
+        #[command(subcommand)]
+        command: OrgsCommand,
+    },
+    /// Benchmarks that print ratios against baselines measured in the same run.
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+/// `aima orgs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// List organizations with their customer and order counts.
+    List,
+}
+
+/// `aima bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Import a generated orders CSV into SQLite (and PostgreSQL) next to
+    /// `sqlite3 .import` and `psql \copy` of the same file.
+    Import(BenchImportArgs),
+}
+
+/// Arguments of `aima bench import`.
+#[derive(Debug, Args)]
+pub struct BenchImportArgs {
+    /// Rows in the generated CSV.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// PostgreSQL admin URL; a scratch database is created and dropped.
+    /// Defaults to AIMA_TEST_DATABASE_URL; without either, PostgreSQL is skipped.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For scripts (stable keys).
+    Json,
+}
+
+/// Arguments of `aima import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A CSV/XLSX file, a Google Sheets share link, or a CSV URL.
+    pub source: String,
+    /// Show the detected mapping, problems and counts; write nothing.
+    #[arg(long)]
+    pub preview: bool,
+    /// Write nothing if any row is bad.
+    #[arg(long)]
+    pub strict: bool,
+    /// Override the mapping: 'Header=field' (field names as in the preview),
+    /// or 'Header=ignore'. Repeatable.
+    #[arg(long, value_name = "HEADER=FIELD")]
+    pub map: Vec<MappingOverride>,
+    /// Organization slug (created if new).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Day/month order of ambiguous dates: day-first or month-first
+    /// [default: inferred from the column's unambiguous dates].
+    #[arg(long, value_name = "ORDER")]
+    pub date_order: Option<DateOrder>,
+    /// Country for phone numbers without one (ISO code or name).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Currency for amounts without a symbol or currency column (ISO code).
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

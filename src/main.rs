@@ -1,0 +1,336 @@
+//! `aima`: the one binary of AIMA, a self-hosted marketing intelligence
+//! platform. Subcommands: `demo`, `import`, `migrate`, `serve`, `config`,
+//! `orgs`, `bench`. Errors go to stderr with a non-zero exit status.
+
+mod bench;
+mod cli;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use aima_ingest::pipeline::{self, ImportOptions};
+use aima_runtime::config::Config;
+use aima_runtime::store::Store;
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use cli::{BenchCommand, Cli, Command, Format, OrgsCommand};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir.clone_from(dir);
+    }
+    match cli.command {
+        Command::Config => {
+            println!("{}", toml_of(&config)?);
+            println!("# Settings (file key | environment variable):\n");
+            print!("{}", Config::markdown_table());
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            println!(
+                "migrations applied ({:?} at {})",
+                store.backend(),
+                describe_db(&config)
+            );
+            Ok(())
+        }
+        Command::Serve { bind } => {
+            let bind = bind.unwrap_or_else(|| config.bind.clone());
+            bail!(
+                "`aima serve` is not available yet: the web server (REST API, dashboard, chat) \
+                 lands with issue 5. Nothing is listening on {bind}. Use `aima demo` and \
+                 `aima import` meanwhile."
+            )
+        }
+        Command::Orgs {
+            command: OrgsCommand::List,
+        } => {
+            let store = open_store(&config).await?;
+            for org in store.list_organizations().await? {
+                let customers = store.count_customers(org.id).await?;
+                let orders = store.count_orders(org.id).await?;
+                println!(
+                    "{}\t{}\t{customers} customers\t{orders} orders",
+                    org.slug, org.name
+                );
+            }
+            Ok(())
+        }
+        Command::Import(args) => import(&config, args).await,
+        Command::Demo { org, seed } => demo(&config, &org, seed).await,
+        Command::Bench {
+            command: BenchCommand::Import(args),
+        } => bench::import(&config, args).await,
+    }
+}
+
+fn toml_of(config: &Config) -> Result<String> {
+    Ok(format!(
+        "# Effective configuration\n{}",
+        toml::to_string(config)?
+    ))
+}
+
+fn describe_db(config: &Config) -> String {
+    match &config.database_url {
+        Some(url) if url.contains('@') => "the configured database URL".to_owned(),
+        Some(url) => url.clone(),
+        None => config.data_dir.join("aima.db").display().to_string(),
+    }
+}
+
+/// Opens the configured store and applies migrations.
+async fn open_store(config: &Config) -> Result<Store> {
+    let store = Store::open(config.database_url.as_deref(), &config.data_dir).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The organization a command works on: `--org` (created when new and
+/// `create` is set), else the configured default, else the only one.
+async fn resolve_org(
+    store: &Store,
+    config: &Config,
+    org: Option<&str>,
+    create: bool,
+) -> Result<aima_runtime::store::Organization> {
+    let slug = org
+        .map(str::to_owned)
+        .or_else(|| config.default_org.clone());
+    if let Some(slug) = slug {
+        if create {
+            return Ok(store.ensure_organization(&slug, &slug).await?.0);
+        }
+        return store
+            .organization_by_slug(&slug)
+            .await?
+            .with_context(|| format!("no organization '{slug}' (see `aima orgs list`)"));
+    }
+    let mut orgs = store.list_organizations().await?;
+    match orgs.len() {
+        0 if create => Ok(store.ensure_organization("default", "Default").await?.0),
+        0 => {
+            bail!("there is no organization yet: run `aima demo` or `aima import FILE --org NAME`")
+        }
+        1 => Ok(orgs.remove(0)),
+        _ => {
+            let slugs: Vec<String> = orgs.into_iter().map(|o| o.slug).collect();
+            bail!(
+                "several organizations exist ({}): choose one with --org",
+                slugs.join(", ")
+            )
+        }
+    }
+}
+
+fn progress_bar(label: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(label.to_owned());
+    bar
+}
+
+async fn import(config: &Config, args: cli::ImportArgs) -> Result<()> {
+    let store = open_store(config).await?;
+    // A preview writes nothing: an organization that does not exist yet is
+    // previewed as empty rather than created.
+    let org_id = if args.preview {
+        match args.org.as_deref() {
+            Some(slug) => store.organization_by_slug(slug).await?.map(|o| o.id),
+            None => match resolve_org(&store, config, None, false).await {
+                Ok(org) => Some(org.id),
+                Err(_) if store.list_organizations().await?.is_empty() => None,
+                Err(e) => return Err(e),
+            },
+        }
+        .unwrap_or_else(uuid::Uuid::nil)
+    } else {
+        resolve_org(&store, config, args.org.as_deref(), true).await?.id
+    };
+    // A URL is downloaded to a temporary file first; the file is read twice.
+    let download;
+    let path: PathBuf = if args.source.starts_with("http://") || args.source.starts_with("https://")
+    {
+        let url = aima_ingest::source::sheets_export_url(&args.source, &config.sheets_export_base)
+            .unwrap_or_else(|| args.source.clone());
+        download = tempfile::NamedTempFile::new().context("creating a temporary file")?;
+        let dest = download.path().to_path_buf();
+        let fetch_url = url.clone();
+        tokio::task::spawn_blocking(move || aima_ingest::source::download(&fetch_url, &dest))
+            .await??;
+        download.path().to_path_buf()
+    } else {
+        PathBuf::from(&args.source)
+    };
+    let options = ImportOptions {
+        strict: args.strict,
+        overrides: args.map.clone(),
+        date_order: args.date_order,
+        default_country: args.country.clone(),
+        default_currency: args.currency.clone(),
+        source_name: args.source.clone(),
+    };
+    if args.preview {
+        let preview = pipeline::preview(&store, org_id, &path, &options).await?;
+        match args.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&preview)?),
+            Format::Text => print_preview(&args.source, &preview),
+        }
+        return Ok(());
+    }
+    let bar = progress_bar("importing");
+    let mut on_progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let report = pipeline::import(&store, org_id, &path, &options, &mut on_progress).await;
+    bar.finish_and_clear();
+    let report = report.with_context(|| format!("importing {}", args.source))?;
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => {
+            println!(
+                "imported {}: {} customers created, {} updated; {} orders created, {} updated; {} rows rejected",
+                args.source,
+                report.customers_created,
+                report.customers_updated,
+                report.orders_created,
+                report.orders_updated,
+                report.rows_rejected.len()
+            );
+            for r in report.rows_rejected.iter().take(20) {
+                println!("  row {}: {}", r.row, r.reason);
+            }
+            if report.rows_rejected.len() > 20 {
+                println!(
+                    "  ... and {} more (use --format json for all)",
+                    report.rows_rejected.len() - 20
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_preview(source: &str, p: &pipeline::Preview) {
+    println!("{source}: {} data rows", p.rows);
+    println!(
+        "{:<32} {:<14} {:>10}  samples",
+        "column", "field", "confidence"
+    );
+    for c in &p.columns {
+        println!(
+            "{:<32} {:<14} {:>10.2}  {}",
+            c.header,
+            c.field.map(|f| f.as_str()).unwrap_or("-"),
+            c.confidence,
+            c.samples.join(" | ")
+        );
+    }
+    if let Some(order) = p.date_order {
+        println!("dates read as {order}");
+    }
+    println!(
+        "would write: {} customers created, {} updated; {} orders created, {} updated; {} rows rejected",
+        p.customers_created,
+        p.customers_updated,
+        p.orders_created,
+        p.orders_updated,
+        p.rows_rejected
+    );
+    for problem in &p.problems {
+        match problem.row {
+            Some(row) => println!("  row {row}: {}", problem.message),
+            None => println!("  {}", problem.message),
+        }
+    }
+}
+
+async fn demo(config: &Config, slug: &str, seed: u64) -> Result<()> {
+    let store = open_store(config).await?;
+    let (org, created) = store.ensure_organization(slug, "AIMA demo store").await?;
+    if !created && store.count_orders(org.id).await? > 0 {
+        println!("demo organization '{slug}' is already loaded");
+    } else {
+        let started = std::time::Instant::now();
+        let summary = aima_ingest::demo_install::install(&store, org.id, seed).await?;
+        println!(
+            "loaded demo organization '{slug}' in {:.1?}: {} customers, {} orders, {} events, {} channel-spend rows \
+             (transactions: CDNOW 1997-98; names, contacts, items, events and spend: synthetic, seed {seed})",
+            started.elapsed(),
+            summary.customers,
+            summary.orders,
+            summary.events,
+            summary.spend_rows
+        );
+    }
+    report_demo(&store, org.id).await?;
+    println!("Data: {}", describe_db(config));
+    Ok(())
+}
+
+/// What can be computed on the demo organization today.
+async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
+    use aima_runtime::store::Period;
+    let customers = store.count_customers(org).await?;
+    let orders = store.count_orders(org).await?;
+    println!("\n{customers} customers, {orders} orders");
+    // Every order the store can hold (years 1900-2199).
+    let from = chrono::DateTime::<chrono::Utc>::from_timestamp(-2_208_988_800, 0).context("date")?;
+    let to = chrono::DateTime::<chrono::Utc>::from_timestamp(7_258_118_400, 0).context("date")?;
+    println!("\nRevenue by month:");
+    for (month, revenue, n) in store
+        .revenue_by_period(org, from, to, Period::Month)
+        .await?
+    {
+        println!(
+            "  {}  {:>12.2}  {:>6} orders",
+            month.format("%Y-%m"),
+            revenue,
+            n
+        );
+    }
+    println!("\nTop products:");
+    for p in store.top_products(org, from, to, 5).await? {
+        println!(
+            "  {:<50} {:>8.0} units {:>12.2}",
+            p.product_name, p.quantity, p.revenue
+        );
+    }
+    println!(
+        "\nAnalyses: segmentation, churn/CLV, attribution and the planner are not built yet \
+         (issues 3-6); nothing here is estimated."
+    );
+    Ok(())
+}

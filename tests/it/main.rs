@@ -1,0 +1,297 @@
+//! End-to-end tests of the `aima` binary: each runs the real command in its
+//! own data directory (SQLite) and checks its output and exit status.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// `aima` with a private data directory and a clean AIMA_* environment.
+fn aima(data: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("aima").expect("binary");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AIMA_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("--data-dir").arg(data);
+    cmd
+}
+
+fn json_of(out: &[u8]) -> Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}", String::from_utf8_lossy(out));
+    })
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn preview_prints_the_mapping_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = aima(dir.path())
+        .args(["import", "--preview", "--format", "json", "--org", "shop"])
+        .arg(fixture("shopify_orders.csv"))
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v = json_of(&out.stdout);
+    assert_eq!(v["rows"], 6);
+    let columns = v["columns"].as_array().expect("columns");
+    assert_eq!(columns.len(), 14);
+    let field_of = |header: &str| {
+        columns
+            .iter()
+            .find(|c| c["header"] == header)
+            .map(|c| c["field"].clone())
+            .expect("header present")
+    };
+    assert_eq!(field_of("Name"), "order_id");
+    assert_eq!(field_of("Billing Name"), "full_name");
+    assert_eq!(field_of("Total"), "amount");
+    assert_eq!(field_of("Subtotal"), Value::Null);
+    assert_eq!(field_of("Discount Amount"), Value::Null);
+    assert_eq!(field_of("Lineitem quantity"), "quantity");
+    for c in columns {
+        let conf = c["confidence"].as_f64().expect("confidence");
+        assert!((0.0..=1.0).contains(&conf));
+        assert!(c["samples"].is_array());
+    }
+    assert!(v["problems"].as_array().expect("problems").len() >= 2);
+
+    // Nothing was written: the organization was not even created.
+    let out = aima(dir.path())
+        .args(["orgs", "list"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "");
+}
+
+#[test]
+fn import_reports_counts_and_bad_rows_and_reimport_changes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run = || {
+        let out = aima(dir.path())
+            .args(["import", "--format", "json", "--org", "shop"])
+            .arg(fixture("shopify_orders.csv"))
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        json_of(&out.stdout)
+    };
+    let first = run();
+    assert_eq!(first["customers_created"], 2, "{first}");
+    assert_eq!(first["orders_created"], 3, "{first}");
+    let rejected = first["rows_rejected"].as_array().expect("rejected");
+    let rows: Vec<u64> = rejected
+        .iter()
+        .map(|r| r["row"].as_u64().expect("row"))
+        .collect();
+    assert_eq!(rows, vec![6, 7], "{first}");
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("nobody-at-example.com")
+    );
+    assert!(
+        rejected[1]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("not a date")
+    );
+
+    let second = run();
+    assert_eq!(second["customers_created"], 0, "{second}");
+    assert_eq!(second["customers_updated"], 0, "{second}");
+    assert_eq!(second["orders_created"], 0, "{second}");
+    assert_eq!(second["orders_updated"], 0, "{second}");
+
+    let out = aima(dir.path())
+        .args(["orgs", "list"])
+        .output()
+        .expect("run");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("shop") && listing.contains("2 customers") && listing.contains("3 orders"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn strict_import_writes_nothing_when_a_row_is_bad() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = aima(dir.path())
+        .args(["import", "--strict", "--org", "shop"])
+        .arg(fixture("shopify_orders.csv"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(err.contains("row 6"), "{err}");
+    let out = aima(dir.path())
+        .args(["orgs", "list"])
+        .output()
+        .expect("run");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("0 customers") && listing.contains("0 orders"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn files_that_are_not_tables_are_refused_by_name() {
+    let dir = tempfile::tempdir().expect("dir");
+    for name in ["empty.csv", "header_only.csv", "not_a_table.csv"] {
+        let out = aima(dir.path())
+            .args(["import", "--org", "shop"])
+            .arg(fixture(name))
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{name} was accepted");
+        let err = stderr_of(&out);
+        assert!(err.contains(name), "{name}: {err}");
+    }
+    let out = aima(dir.path())
+        .args(["orgs", "list"])
+        .output()
+        .expect("run");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(!listing.contains("1 orders"), "{listing}");
+}
+
+#[test]
+fn mapping_override_changes_the_field() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = aima(dir.path())
+        .args([
+            "import",
+            "--preview",
+            "--format",
+            "json",
+            "--map",
+            "Subtotal=amount",
+        ])
+        .arg(fixture("shopify_orders.csv"))
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v = json_of(&out.stdout);
+    let columns = v["columns"].as_array().expect("columns");
+    let field_of = |h: &str| {
+        columns
+            .iter()
+            .find(|c| c["header"] == h)
+            .map(|c| c["field"].clone())
+    };
+    assert_eq!(field_of("Subtotal"), Some(Value::from("amount")));
+    assert_eq!(field_of("Total"), Some(Value::Null));
+
+    let out = aima(dir.path())
+        .args(["import", "--preview", "--map", "Nope=amount"])
+        .arg(fixture("shopify_orders.csv"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("Nope"));
+}
+
+/// Serves one HTTP response from a local socket and returns the URL base.
+fn serve_once(body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 4096];
+        let n = stream.read(&mut buf).expect("read");
+        let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(response.as_bytes()).expect("write");
+        request
+    });
+    (base, handle)
+}
+
+#[test]
+fn google_sheets_link_is_rewritten_and_imported() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (base, server) = serve_once(
+        "Email,Customer Name,Order ID,Order Date,Amount\nsam@example.com,Sam Lee,A-1,2024-05-01,10.50\n",
+    );
+    let out = aima(dir.path())
+        .env("AIMA_SHEETS_EXPORT_BASE", &base)
+        .args(["import", "--format", "json", "--org", "sheet"])
+        .arg("https://docs.google.com/spreadsheets/d/1AbC-xyz_123/edit#gid=42")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let request = server.join().expect("server");
+    assert!(
+        request.starts_with("GET /spreadsheets/d/1AbC-xyz_123/export?format=csv&gid=42 "),
+        "{request}"
+    );
+    let v = json_of(&out.stdout);
+    assert_eq!(v["customers_created"], 1);
+    assert_eq!(v["orders_created"], 1);
+}
+
+#[test]
+fn serve_says_plainly_that_it_is_not_built() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = aima(dir.path()).arg("serve").output().expect("run");
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("not available yet"));
+}
+
+#[test]
+fn unknown_configuration_is_rejected() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = aima(dir.path())
+        .env("AIMA_DATADIR", "x")
+        .arg("config")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("AIMA_DATADIR"));
+}
+
+#[test]
+fn demo_loads_real_transactions_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = aima(dir.path()).arg("demo").output().expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("23570 customers, 69659 orders"), "{text}");
+    // CDNOW's first month, January 1997, summed from the real transactions
+    // (awk over CDNOW_master.txt: 299,060.17 over 8,928 orders).
+    let january = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("1997-01"))
+        .expect("1997-01");
+    assert!(
+        january.contains("299060.17") && january.contains("8928 orders"),
+        "{january}"
+    );
+    let again = aima(dir.path()).arg("demo").output().expect("run");
+    assert!(again.status.success());
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        text.contains("already loaded") && text.contains("23570 customers, 69659 orders"),
+        "{text}"
+    );
+}
