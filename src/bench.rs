@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use aima_ingest::pipeline::{self, ImportOptions};
 use aima_runtime::config::Config;
-use aima_runtime::store::Store;
+use aima_runtime::store::{Store, url_with_database};
 use anyhow::{Context, Result, bail};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -127,23 +127,6 @@ async fn aima_import(store: &Store, csv: &Path, rows: u64) -> Result<f64> {
     Ok(secs)
 }
 
-/// Replaces the database name of a PostgreSQL URL.
-fn with_database(url: &str, db: &str) -> Result<String> {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").context("not a URL")? + 3;
-    let base = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    Ok(match query {
-        Some(q) => format!("{base}/{db}?{q}"),
-        None => format!("{base}/{db}"),
-    })
-}
-
 fn report(label: &str, rows: u64, secs: f64, baseline: Option<f64>) {
     let rate = rows as f64 / secs;
     match baseline {
@@ -207,7 +190,7 @@ pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
             psql(&admin, &format!("CREATE DATABASE {base_db}"))?;
             psql(&admin, &format!("CREATE DATABASE {aima_db}"))?;
             let result = async {
-                let base_url = with_database(&admin, &base_db)?;
+                let base_url = url_with_database(&admin, &base_db);
                 psql(
                     &base_url,
                     "CREATE TABLE orders_raw (order_id text, order_date text, email text, customer_name text, \
@@ -219,7 +202,7 @@ pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
                     &format!("\\copy orders_raw FROM '{}' WITH (FORMAT csv, HEADER true)", csv.display()),
                 )?;
                 report("psql \\copy", args.rows, copy_secs, None);
-                let store = Store::open(Some(&with_database(&admin, &aima_db)?), dir.path()).await?;
+                let store = Store::open(Some(&url_with_database(&admin, &aima_db)), dir.path()).await?;
                 store.migrate().await?;
                 let secs = aima_import(&store, &csv, args.rows).await?;
                 report("aima import (Postgres)", args.rows, secs, Some(copy_secs));
@@ -241,22 +224,6 @@ pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn database_name_is_replaced() {
-        assert_eq!(
-            with_database("postgres://u:p@127.0.0.1:5432/postgres", "x").expect("url"),
-            "postgres://u:p@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://h/db?sslmode=disable", "y").expect("url"),
-            "postgres://h/y?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgres://h", "z").expect("url"),
-            "postgres://h/z"
-        );
-    }
 
     #[test]
     fn generator_is_deterministic_and_sized() {

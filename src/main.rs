@@ -176,7 +176,9 @@ async fn import(config: &Config, args: cli::ImportArgs) -> Result<()> {
         }
         .unwrap_or_else(uuid::Uuid::nil)
     } else {
-        resolve_org(&store, config, args.org.as_deref(), true).await?.id
+        resolve_org(&store, config, args.org.as_deref(), true)
+            .await?
+            .id
     };
     // A URL is downloaded to a temporary file first; the file is read twice.
     let download;
@@ -307,7 +309,8 @@ async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
     let orders = store.count_orders(org).await?;
     println!("\n{customers} customers, {orders} orders");
     // Every order the store can hold (years 1900-2199).
-    let from = chrono::DateTime::<chrono::Utc>::from_timestamp(-2_208_988_800, 0).context("date")?;
+    let from =
+        chrono::DateTime::<chrono::Utc>::from_timestamp(-2_208_988_800, 0).context("date")?;
     let to = chrono::DateTime::<chrono::Utc>::from_timestamp(7_258_118_400, 0).context("date")?;
     println!("\nRevenue by month:");
     for (month, revenue, n) in store

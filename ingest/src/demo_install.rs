@@ -41,6 +41,7 @@ pub async fn install(store: &Store, org: Uuid, seed: u64) -> Result<DemoSummary,
             ids.insert(c.source_id, id);
             NewCustomer {
                 id,
+                external_id: Some(c.source_id.to_string()),
                 email: Some(c.email.clone()),
                 first_name: Some(c.first_name.clone()),
                 last_name: Some(c.last_name.clone()),

@@ -103,6 +103,20 @@ use Field::*;
 
 /// Exact synonyms of normalized headers, with the header score.
 const SYNONYMS: &[(&str, Field, f64)] = &[
+    // the source's customer identifier
+    ("customer id", CustomerId, 0.95),
+    ("customerid", CustomerId, 0.95),
+    ("customer no", CustomerId, 0.9),
+    ("customer number", CustomerId, 0.9),
+    ("customer code", CustomerId, 0.9),
+    ("customer ref", CustomerId, 0.85),
+    ("cust id", CustomerId, 0.9),
+    ("client id", CustomerId, 0.9),
+    ("client no", CustomerId, 0.85),
+    ("buyer id", CustomerId, 0.9),
+    ("member id", CustomerId, 0.85),
+    ("user id", CustomerId, 0.7),
+    ("contact id", CustomerId, 0.8),
     // e-mail
     ("email", Email, 0.95),
     ("e mail", Email, 0.95),
@@ -459,6 +473,14 @@ fn fallback_header(norm: &str) -> Vec<(Field, f64)> {
         };
         out.push((OrderDate, score));
     }
+    if any(&["customer", "client", "buyer", "member", "cust"])
+        && any(&["id", "no", "number", "num", "ref", "code"])
+        && !any(&[
+            "order", "invoice", "phone", "mobile", "contact", "tax", "vat",
+        ])
+    {
+        out.push((CustomerId, 0.8));
+    }
     if any(&["order", "invoice", "transaction", "receipt"])
         && any(&["id", "no", "number", "num", "ref", "reference", "code"])
     {
@@ -681,7 +703,7 @@ fn header_fit(field: Field, s: &ValueStats) -> f64 {
         Quantity => s.quantity,
         Currency => s.currency,
         Status | Country | City | FullName | FirstName | LastName | ProductName => s.text,
-        OrderId => s.has_digit,
+        OrderId | CustomerId => s.has_digit,
     }
 }
 

@@ -1,4 +1,7 @@
-//! The 14 field types a column can be mapped to.
+//! The 15 field types a column can be mapped to: the 14 of the original
+//! product plus `customer_id`, a source system's own customer identifier
+//! (UCI Online Retail's `CustomerID`, a CRM's client number), which is the
+//! strongest identity key when an export has one.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +16,8 @@ use crate::IngestError;
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
+    /// The source system's own identifier of the customer (not ours).
+    CustomerId,
     /// A customer's e-mail address.
     Email,
     /// A customer's full name ("Rahim Uddin").
@@ -45,8 +50,9 @@ pub enum Field {
 }
 
 impl Field {
-    /// All 14 fields, in declaration order.
-    pub const ALL: [Field; 14] = [
+    /// All 15 fields, in declaration order.
+    pub const ALL: [Field; 15] = [
+        Field::CustomerId,
         Field::Email,
         Field::FullName,
         Field::FirstName,
@@ -66,6 +72,7 @@ impl Field {
     /// The field's snake_case name, the same as its serde name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Field::CustomerId => "customer_id",
             Field::Email => "email",
             Field::FullName => "full_name",
             Field::FirstName => "first_name",

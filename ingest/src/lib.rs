@@ -1,6 +1,6 @@
 //! Data import for AIMA.
 //!
-//! - [`field`]: the 14 field types a column can be mapped to.
+//! - [`field`]: the 15 field types a column can be mapped to.
 //! - [`values`]: parsing of dates, money, phone numbers, quantities (pure).
 //! - [`detect`]: column detection from headers and values, with confidence.
 //! - [`source`]: streaming readers for CSV, XLSX and Google Sheets links.

@@ -11,9 +11,10 @@
 //!    join it, wherever they are in the file) and flushes finished orders to
 //!    the open transaction in chunks.
 //!
-//! Identity: a row's customer is found by e-mail (case-insensitive), then by
-//! normalized phone, then by full name (case-insensitive) — phone and name
-//! matches only where they do not contradict a known e-mail or phone. A field
+//! Identity: a row's customer is found by the source's own customer id when
+//! the file has one, then by e-mail (case-insensitive), then by normalized
+//! phone, then by full name (case-insensitive) — each later key only where
+//! it does not contradict a known customer id, e-mail or phone. A field
 //! filled in a later row overwrites the earlier value, so re-importing the same
 //! file changes nothing. Orders are keyed by (organization, order id).
 //!
@@ -280,6 +281,7 @@ impl Mapping {
 
     fn has_identity(&self) -> bool {
         [
+            Field::CustomerId,
             Field::Email,
             Field::Phone,
             Field::FullName,
@@ -292,10 +294,10 @@ impl Mapping {
 }
 
 fn is_null_word(v: &str) -> bool {
-    matches!(
-        v.to_ascii_lowercase().as_str(),
-        "-" | "--" | "n/a" | "na" | "null" | "none" | "nil" | "#n/a"
-    )
+    v.len() <= 4
+        && ["-", "--", "n/a", "na", "null", "none", "nil", "#n/a"]
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(v))
 }
 
 /// The result of the first pass.
@@ -454,6 +456,7 @@ fn apply_overrides(
 /// A customer's importable fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct CustomerFields {
+    external_id: Option<String>,
     email: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -466,6 +469,7 @@ struct CustomerFields {
 impl CustomerFields {
     fn from_identity(c: &CustomerIdentity) -> Self {
         Self {
+            external_id: c.external_id.clone(),
             email: c.email.clone(),
             first_name: c.first_name.clone(),
             last_name: c.last_name.clone(),
@@ -480,6 +484,7 @@ impl CustomerFields {
     fn merge(&mut self, row: &CustomerFields) -> bool {
         let mut changed = false;
         for (dst, src) in [
+            (&mut self.external_id, &row.external_id),
             (&mut self.email, &row.email),
             (&mut self.first_name, &row.first_name),
             (&mut self.last_name, &row.last_name),
@@ -497,7 +502,8 @@ impl CustomerFields {
     }
 
     fn is_empty(&self) -> bool {
-        self.email.is_none()
+        self.external_id.is_none()
+            && self.email.is_none()
             && self.phone.is_none()
             && self.full_name.is_none()
             && self.first_name.is_none()
@@ -520,6 +526,7 @@ struct CustomerSlot {
 #[derive(Default)]
 struct Customers {
     slots: Vec<CustomerSlot>,
+    by_external_id: HashMap<String, usize>,
     by_email: HashMap<String, usize>,
     by_phone: HashMap<String, usize>,
     by_name: HashMap<String, usize>,
@@ -544,6 +551,9 @@ impl Customers {
 
     fn index(&mut self, i: usize) {
         let s = &self.slots[i].state;
+        if let Some(x) = &s.external_id {
+            self.by_external_id.entry(x.clone()).or_insert(i);
+        }
         if let Some(e) = &s.email {
             self.by_email.entry(e.to_lowercase()).or_insert(i);
         }
@@ -567,12 +577,20 @@ impl Customers {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
             };
-            email_ok && phone_ok
+            let external_ok = match (&row.external_id, &s.external_id) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            email_ok && phone_ok && external_ok
         };
         let found = row
-            .email
+            .external_id
             .as_ref()
-            .and_then(|e| self.by_email.get(&e.to_lowercase()).copied())
+            .and_then(|x| self.by_external_id.get(x.as_str()).copied())
+            .or_else(|| {
+                let i = *self.by_email.get(row.email.as_ref()?.as_str())?;
+                compatible(&self.slots[i]).then_some(i)
+            })
             .or_else(|| {
                 let i = *self.by_phone.get(row.phone.as_ref()?)?;
                 compatible(&self.slots[i]).then_some(i)
@@ -595,10 +613,13 @@ impl Customers {
             }
         };
         let slot = &mut self.slots[i];
-        if slot.state.merge(row) && slot.original.is_none() && slot.written {
+        let changed = slot.state.merge(row);
+        if changed && slot.original.is_none() && slot.written {
             slot.dirty = true;
         }
-        self.index(i);
+        if changed {
+            self.index(i);
+        }
         i
     }
 }
@@ -653,10 +674,34 @@ struct Runner<'a> {
     date_order: Option<DateOrder>,
     default_country: Option<&'static str>,
     default_currency: Option<String>,
+    /// Memo of phone normalization per (raw value, country): exports repeat a
+    /// customer's number on every order, and libphonenumber is slow.
+    phones: HashMap<(String, Option<&'static str>), Result<String, String>>,
+    /// Memo of country names to codes.
+    countries: HashMap<String, Option<&'static str>>,
 }
 
 impl Runner<'_> {
-    fn parse(&self, values: &[String]) -> Result<ParsedRow, String> {
+    fn country(&mut self, raw: &str) -> Option<&'static str> {
+        if let Some(code) = self.countries.get(raw) {
+            return *code;
+        }
+        let code = country_code(raw);
+        self.countries.insert(raw.to_owned(), code);
+        code
+    }
+
+    fn phone(&mut self, raw: &str, country: Option<&'static str>) -> Result<String, String> {
+        let key = (raw.to_owned(), country);
+        if let Some(done) = self.phones.get(&key) {
+            return done.clone();
+        }
+        let done = normalize_phone(raw, country).map_err(|e| format!("phone: {e}"));
+        self.phones.insert(key, done.clone());
+        done
+    }
+
+    fn parse(&mut self, values: &[String]) -> Result<ParsedRow, String> {
         let m = self.mapping;
         let text = |f: Field| {
             m.get(f, values)
@@ -670,19 +715,14 @@ impl Runner<'_> {
             None => None,
         };
         let country_raw = text(Field::Country);
-        let country = country_raw.as_deref().map(|c| {
-            country_code(c)
-                .map(str::to_owned)
-                .unwrap_or_else(|| c.to_owned())
-        });
-        let phone_country = country_raw
-            .as_deref()
-            .and_then(country_code)
-            .or(self.default_country);
+        let code = country_raw.as_deref().and_then(|c| self.country(c));
+        let country = match (code, country_raw) {
+            (Some(code), _) => Some(code.to_owned()),
+            (None, raw) => raw,
+        };
+        let phone_country = code.or(self.default_country);
         let phone = match m.get(Field::Phone, values) {
-            Some(raw) => {
-                Some(normalize_phone(raw, phone_country).map_err(|e| format!("phone: {e}"))?)
-            }
+            Some(raw) => Some(self.phone(raw, phone_country)?),
             None => None,
         };
         let mut first_name = text(Field::FirstName);
@@ -731,6 +771,7 @@ impl Runner<'_> {
             None => symbol_currency.or_else(|| self.default_currency.clone()),
         };
         let customer = CustomerFields {
+            external_id: text(Field::CustomerId),
             email,
             first_name,
             last_name,
@@ -803,11 +844,13 @@ async fn run(
         ),
         None => None,
     };
-    let runner = Runner {
+    let mut runner = Runner {
         mapping: &scan.mapping,
         date_order: scan.date_order,
         default_country,
         default_currency,
+        phones: HashMap::new(),
+        countries: HashMap::new(),
     };
     let mut customers = Customers::load(store.customer_identities(org).await?);
     let existing_orders: HashMap<String, OrderIdentity> = store
@@ -952,6 +995,7 @@ fn customer_update(slot: &CustomerSlot) -> CustomerUpdate {
     let s = &slot.state;
     CustomerUpdate {
         id: slot.id,
+        external_id: s.external_id.clone(),
         email: s.email.clone(),
         first_name: s.first_name.clone(),
         last_name: s.last_name.clone(),
@@ -959,8 +1003,8 @@ fn customer_update(slot: &CustomerSlot) -> CustomerUpdate {
         phone: s.phone.clone(),
         city: s.city.clone(),
         country: s.country.clone(),
-        tags: Vec::new(),
-        properties: serde_json::Value::Object(Default::default()),
+        tags: None,
+        properties: None,
     }
 }
 
@@ -982,6 +1026,7 @@ async fn flush(
         let s = &slot.state;
         new_customers.push(NewCustomer {
             id: slot.id,
+            external_id: s.external_id.clone(),
             email: s.email.clone(),
             first_name: s.first_name.clone(),
             last_name: s.last_name.clone(),

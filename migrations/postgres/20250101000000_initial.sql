@@ -37,6 +37,7 @@ CREATE INDEX api_keys_org_idx ON api_keys (organization_id, created_at);
 CREATE TABLE customers (
     id              UUID PRIMARY KEY,
     organization_id UUID NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    external_id     TEXT,
     email           TEXT,
     email_lower     TEXT,
     first_name      TEXT,
@@ -55,6 +56,9 @@ CREATE TABLE customers (
 );
 CREATE UNIQUE INDEX customers_org_email_lower_key ON customers (organization_id, email_lower)
     WHERE email_lower IS NOT NULL;
+-- The source system's own customer id (e.g. a CRM or shop customer number).
+CREATE UNIQUE INDEX customers_org_external_id_key ON customers (organization_id, external_id)
+    WHERE external_id IS NOT NULL;
 CREATE INDEX customers_org_phone_idx ON customers (organization_id, phone);
 CREATE INDEX customers_org_full_name_idx ON customers (organization_id, lower(full_name));
 CREATE INDEX customers_org_created_idx ON customers (organization_id, created_at);

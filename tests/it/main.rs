@@ -10,7 +10,7 @@ use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
+        .join("ingest/tests/fixtures")
         .join(name)
 }
 
@@ -41,7 +41,7 @@ fn preview_prints_the_mapping_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let out = aima(dir.path())
         .args(["import", "--preview", "--format", "json", "--org", "shop"])
-        .arg(fixture("shopify_orders.csv"))
+        .arg(fixture("shopify_line_items.csv"))
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -84,7 +84,7 @@ fn import_reports_counts_and_bad_rows_and_reimport_changes_nothing() {
     let run = || {
         let out = aima(dir.path())
             .args(["import", "--format", "json", "--org", "shop"])
-            .arg(fixture("shopify_orders.csv"))
+            .arg(fixture("shopify_line_items.csv"))
             .output()
             .expect("run");
         assert!(out.status.success(), "{}", stderr_of(&out));
@@ -134,7 +134,7 @@ fn strict_import_writes_nothing_when_a_row_is_bad() {
     let dir = tempfile::tempdir().expect("dir");
     let out = aima(dir.path())
         .args(["import", "--strict", "--org", "shop"])
-        .arg(fixture("shopify_orders.csv"))
+        .arg(fixture("shopify_line_items.csv"))
         .output()
         .expect("run");
     assert!(!out.status.success());
@@ -184,7 +184,7 @@ fn mapping_override_changes_the_field() {
             "--map",
             "Subtotal=amount",
         ])
-        .arg(fixture("shopify_orders.csv"))
+        .arg(fixture("shopify_line_items.csv"))
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -201,7 +201,7 @@ fn mapping_override_changes_the_field() {
 
     let out = aima(dir.path())
         .args(["import", "--preview", "--map", "Nope=amount"])
-        .arg(fixture("shopify_orders.csv"))
+        .arg(fixture("shopify_line_items.csv"))
         .output()
         .expect("run");
     assert!(!out.status.success());

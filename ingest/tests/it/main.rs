@@ -3,6 +3,7 @@
 
 mod detection;
 mod download;
+mod pipeline;
 mod sources;
 
 use std::path::PathBuf;

@@ -279,7 +279,7 @@ fn uci_online_retail_subset_streams_40000_rows_and_detects_columns() {
             Some(Quantity),
             Some(OrderDate),
             Some(Amount), // UnitPrice: the only money column, a per-unit amount
-            None,
+            Some(CustomerId),
             Some(Country)
         ]
     );

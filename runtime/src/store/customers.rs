@@ -8,7 +8,7 @@ use super::{Customer, CustomerIdentity, Event, Store, StoreError, dispatch, sql_
 macro_rules! select_customer {
     ($tail:literal) => {
         concat!(
-            "SELECT id, organization_id, email, first_name, last_name, full_name, phone, city, \
+            "SELECT id, organization_id, external_id, email, first_name, last_name, full_name, phone, city, \
              country, tags, properties, created_at, updated_at FROM customers ",
             $tail
         )
@@ -17,6 +17,7 @@ macro_rules! select_customer {
 
 type IdentityRow = (
     Uuid,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -49,7 +50,7 @@ impl Store {
     ) -> Result<Vec<CustomerIdentity>, StoreError> {
         let rows: Vec<IdentityRow> = dispatch!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, email_lower, phone, first_name, last_name, full_name, email, city, \
+                "SELECT id, external_id, email_lower, phone, first_name, last_name, full_name, email, city, \
                  country FROM customers WHERE organization_id = $1",
             )
             .bind(org)
@@ -62,6 +63,7 @@ impl Store {
             .map(
                 |(
                     id,
+                    external_id,
                     email_lower,
                     phone,
                     first_name,
@@ -73,6 +75,7 @@ impl Store {
                 )| {
                     CustomerIdentity {
                         id,
+                        external_id,
                         email_lower,
                         phone,
                         full_name_lower: full_name.as_deref().map(str::to_lowercase),

@@ -90,6 +90,28 @@ pub enum StoreError {
         /// What was wrong.
         reason: String,
     },
+    /// A secret key (hex text or the `secret.key` file) is malformed. The
+    /// message never contains the key material.
+    #[error("invalid secret key: {reason}")]
+    InvalidSecretKey {
+        /// What is wrong (length, character position, file), without the key.
+        reason: String,
+    },
+    /// Encrypting a secret failed (the plaintext is too long for the cipher).
+    #[error("cannot encrypt {what}")]
+    Encrypt {
+        /// What was being encrypted.
+        what: String,
+    },
+    /// Decrypting a secret failed: the secret key differs from the one that
+    /// encrypted it, or the ciphertext, nonce or its organization was altered.
+    #[error(
+        "cannot decrypt {what}: wrong secret key, or the stored data was altered or moved to another organization"
+    )]
+    Decrypt {
+        /// What was being decrypted.
+        what: String,
+    },
 }
 
 impl StoreError {

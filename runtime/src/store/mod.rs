@@ -16,11 +16,15 @@
 
 mod analytics;
 mod api_keys;
+mod connectors;
 mod customers;
 mod error;
 mod jobs;
 mod orders;
 mod organizations;
+pub mod secrets;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tx;
 mod types;
 
@@ -38,8 +42,10 @@ use sqlx::sqlite::{
 
 pub use analytics::period_start;
 pub use api_keys::{API_KEY_PREFIX, hash_api_key};
+pub use connectors::CONNECTOR_STATUS_NEW;
 pub use error::StoreError;
 pub use organizations::validate_slug;
+pub use secrets::SecretKey;
 pub use tx::StoreTx;
 pub use types::*;
 
@@ -312,6 +318,24 @@ fn sql_int(n: u32) -> i64 {
     i64::from(n)
 }
 
+/// A PostgreSQL `url` with its database name replaced by `database` (query
+/// parameters kept): used to reach a scratch database from an admin URL.
+pub fn url_with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    match query {
+        Some(q) => format!("{}/{database}?{q}", &base[..host_end]),
+        None => format!("{}/{database}", &base[..host_end]),
+    }
+}
+
 /// `url` with any password (userinfo `user:password@` or a `password=`
 /// query parameter) replaced by `***`. Other parts are kept for diagnostics.
 pub fn redact_url(url: &str) -> String {
@@ -412,6 +436,22 @@ fn redact_in(text: &str, url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn url_with_database_replaces_the_path() {
+        assert_eq!(
+            super::url_with_database("postgres://u:p@h:5432/postgres", "x"),
+            "postgres://u:p@h:5432/x"
+        );
+        assert_eq!(
+            super::url_with_database("postgres://h/postgres?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::url_with_database("postgres://h", "x"),
+            "postgres://h/x"
+        );
+    }
     use super::*;
 
     #[test]

@@ -86,7 +86,7 @@ impl std::fmt::Debug for StoreTx {
     }
 }
 
-const CUSTOMER_COLUMNS: usize = 15;
+const CUSTOMER_COLUMNS: usize = 16;
 const ORDER_COLUMNS: usize = 11;
 const ITEM_COLUMNS: usize = 9;
 const EVENT_COLUMNS: usize = 7;
@@ -166,7 +166,7 @@ impl StoreTx {
         let sql = |n| {
             values_sql(
                 backend,
-                "INSERT INTO customers (id, organization_id, email, email_lower, first_name, \
+                "INSERT INTO customers (id, organization_id, external_id, email, email_lower, first_name, \
                  last_name, full_name, phone, city, country, tags, properties, search_text, \
                  created_at, updated_at)",
                 CUSTOMER_COLUMNS,
@@ -181,6 +181,7 @@ impl StoreTx {
             pipelined_insert!(c, customers, NewCustomer, per, sql, err, |q, r| {
                 q.bind(r.id)
                     .bind(org)
+                    .bind(r.external_id.as_deref())
                     .bind(r.email.as_deref())
                     .bind(r.email.as_deref().map(str::to_lowercase))
                     .bind(r.first_name.as_deref())
@@ -220,7 +221,8 @@ impl StoreTx {
                 sqlx::query(
                     "UPDATE customers SET email = $3, email_lower = $4, first_name = $5, \
                      last_name = $6, full_name = $7, phone = $8, city = $9, country = $10, \
-                     tags = $11, properties = $12, search_text = $13, updated_at = $14 \
+                     tags = COALESCE($11, tags), properties = COALESCE($12, properties), \
+                     search_text = $13, updated_at = $14, external_id = $15 \
                      WHERE organization_id = $1 AND id = $2",
                 )
                 .bind(org)
@@ -233,8 +235,8 @@ impl StoreTx {
                 .bind(r.phone.as_deref())
                 .bind(r.city.as_deref())
                 .bind(r.country.as_deref())
-                .bind(Json(&r.tags))
-                .bind(Json(&r.properties))
+                .bind(r.tags.as_ref().map(Json))
+                .bind(r.properties.as_ref().map(Json))
                 .bind(search_text(
                     r.email.as_deref(),
                     r.full_name.as_deref(),
@@ -243,6 +245,7 @@ impl StoreTx {
                     r.phone.as_deref(),
                 ))
                 .bind(ts)
+                .bind(r.external_id.as_deref())
                 .execute(&mut *c)
                 .await
                 .map_err(StoreError::db_or_conflict(op, || {

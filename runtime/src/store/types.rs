@@ -100,6 +100,8 @@ pub struct Customer {
     pub id: Uuid,
     /// Owning organization.
     pub organization_id: Uuid,
+    /// The source system's own customer id; unique per organization.
+    pub external_id: Option<String>,
     /// Email as given.
     pub email: Option<String>,
     /// First name.
@@ -132,6 +134,8 @@ pub struct Customer {
 pub struct NewCustomer {
     /// Id chosen by the caller (uuid v7).
     pub id: Uuid,
+    /// The source system's own customer id; unique per organization.
+    pub external_id: Option<String>,
     /// Email; unique per organization, case-insensitively.
     pub email: Option<String>,
     /// First name.
@@ -154,11 +158,14 @@ pub struct NewCustomer {
     pub created_at: DateTime<Utc>,
 }
 
-/// A full replacement of a customer's fields (`updated_at` becomes now).
+/// A replacement of a customer's contact fields (`updated_at` becomes now).
+/// `tags` and `properties` are kept when `None`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerUpdate {
     /// Id of the customer to update.
     pub id: Uuid,
+    /// The source system's own customer id.
+    pub external_id: Option<String>,
     /// Email.
     pub email: Option<String>,
     /// First name.
@@ -173,10 +180,10 @@ pub struct CustomerUpdate {
     pub city: Option<String>,
     /// Country.
     pub country: Option<String>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Extra columns.
-    pub properties: Value,
+    /// Tags (`None`: unchanged).
+    pub tags: Option<Vec<String>>,
+    /// Extra columns (`None`: unchanged).
+    pub properties: Option<Value>,
 }
 
 /// What the importer needs to match incoming rows to existing customers and
@@ -185,6 +192,8 @@ pub struct CustomerUpdate {
 pub struct CustomerIdentity {
     /// Id.
     pub id: Uuid,
+    /// The source system's own customer id.
+    pub external_id: Option<String>,
     /// Lowercased email.
     pub email_lower: Option<String>,
     /// Phone as stored.
@@ -527,4 +536,56 @@ pub struct Alert {
     pub created_at: DateTime<Utc>,
     /// Acknowledgement time.
     pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+/// A connector to an external system (shop, ads account, mailbox). Its
+/// credentials are stored encrypted and are never part of this value: read
+/// them with [`crate::store::Store::connector_credentials`].
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Connector {
+    /// Id.
+    pub id: Uuid,
+    /// Owning organization.
+    pub organization_id: Uuid,
+    /// What it connects to (`shopify`, `google_ads`, ...).
+    pub kind: String,
+    /// Human label.
+    pub name: String,
+    /// Non-secret settings.
+    #[sqlx(json)]
+    pub config: Value,
+    /// State, chosen by the sync code (starts as
+    /// [`crate::store::CONNECTOR_STATUS_NEW`]).
+    pub status: String,
+    /// End of the last sync, if any.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A connector to create. `credentials` is encrypted before it is stored.
+///
+/// `Debug` does not show the credentials.
+#[derive(Clone, PartialEq, Deserialize)]
+pub struct NewConnector {
+    /// What it connects to.
+    pub kind: String,
+    /// Human label.
+    pub name: String,
+    /// Secrets (tokens, passwords); stored encrypted with the organization's
+    /// id bound as associated data.
+    pub credentials: Value,
+    /// Non-secret settings, stored in clear.
+    pub config: Value,
+}
+
+impl std::fmt::Debug for NewConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewConnector")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("credentials", &"<redacted>")
+            .field("config", &self.config)
+            .finish()
+    }
 }

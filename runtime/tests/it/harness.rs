@@ -1,162 +1,9 @@
-//! Runs one test body against SQLite and PostgreSQL.
+//! Helpers of the runtime's own store tests; the both-backends harness is
+//! `aima_runtime::store::testing` (feature `testing`).
 
-use std::future::Future;
-
-use aima_runtime::store::{Backend, Store};
-use sqlx::AssertSqlSafe;
-use uuid::Uuid;
-
-/// What a store test gets: a migrated store and a URL to reach the same
-/// database directly (to check raw rows).
-#[derive(Clone)]
-pub struct Ctx {
-    pub store: Store,
-    pub url: String,
-}
-
-/// Generates `sqlite::<name>` and `postgres::<name>` tests from
-/// `async fn <name>(ctx: Ctx)` bodies in the calling module.
-macro_rules! store_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::harness::with_sqlite(super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::harness::with_postgres(super::$name).await;
-                }
-            )*
-        }
-    };
-}
-pub(crate) use store_tests;
-
-async fn run_body<F, Fut>(ctx: Ctx, test: F) -> Result<(), tokio::task::JoinError>
-where
-    F: FnOnce(Ctx) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    tokio::spawn(test(ctx)).await
-}
-
-fn rethrow(result: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = result {
-        match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(e) => panic!("test task failed: {e}"),
-        }
-    }
-}
-
-/// Runs `test` on a migrated SQLite store in a temporary directory.
-pub async fn with_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Ctx) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = Store::open(None, dir.path()).await.expect("open SQLite");
-    assert_eq!(store.backend(), Backend::Sqlite);
-    store.migrate().await.expect("migrate SQLite");
-    let url = format!("sqlite:{}", dir.path().join("aima.db").display());
-    let result = run_body(
-        Ctx {
-            store: store.clone(),
-            url,
-        },
-        test,
-    )
-    .await;
-    store.close().await;
-    drop(dir);
-    rethrow(result);
-}
-
-/// `admin_url` with its database name replaced by `database`.
-fn with_database(admin_url: &str, database: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin_url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| scheme_end + i)
-        .unwrap_or(base.len());
-    let mut url = format!("{}/{database}", &base[..host_end]);
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    url
-}
-
-/// Runs `test` on a migrated PostgreSQL store in a fresh database, dropped
-/// afterwards (best effort).
-pub async fn with_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(Ctx) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let admin_url = match std::env::var("AIMA_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "AIMA_TEST_DATABASE_URL is not set but CI=true: the PostgreSQL store tests \
-                     need it (e.g. postgres://postgres:postgres@127.0.0.1:5432/postgres)"
-                );
-            }
-            eprintln!("skipping PostgreSQL: AIMA_TEST_DATABASE_URL not set");
-            return;
-        }
-    };
-    let name = format!("aima_test_{}", Uuid::now_v7().simple());
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("connect to AIMA_TEST_DATABASE_URL");
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .expect("create the test database");
-    let url = with_database(&admin_url, &name);
-    let result = match Store::open(Some(&url), std::path::Path::new(".")).await {
-        Ok(store) => {
-            assert_eq!(store.backend(), Backend::Postgres);
-            store.migrate().await.expect("migrate PostgreSQL");
-            let result = run_body(
-                Ctx {
-                    store: store.clone(),
-                    url,
-                },
-                test,
-            )
-            .await;
-            store.close().await;
-            result
-        }
-        Err(e) => Err(tokio::spawn(async move { panic!("open PostgreSQL: {e}") })
-            .await
-            .expect_err("the task panics")),
-    };
-    let dropped = sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await;
-    if let Err(e) = dropped {
-        eprintln!("could not drop test database {name}: {e}");
-    }
-    admin.close().await;
-    rethrow(result);
-}
+use aima_runtime::store::Backend;
+pub use aima_runtime::store::testing::Ctx;
+pub(crate) use aima_runtime::store_tests;
 
 /// The text values of the single column of `sql`'s rows, read directly
 /// (not through the store).
@@ -183,15 +30,53 @@ pub async fn raw_strings(ctx: &Ctx, sql: &'static str) -> Vec<String> {
     }
 }
 
-#[test]
-fn with_database_replaces_the_path() {
-    assert_eq!(
-        with_database("postgres://u:p@h:5432/postgres", "x"),
-        "postgres://u:p@h:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://h/postgres?sslmode=disable", "x"),
-        "postgres://h/x?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+/// The byte values of the single (BLOB/BYTEA) column of `sql`'s rows, read
+/// directly (not through the store).
+pub async fn raw_bytes(ctx: &Ctx, sql: &'static str) -> Vec<Vec<u8>> {
+    match ctx.store.backend() {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&ctx.url).await.expect("connect");
+            let rows = sqlx::query_scalar(sql)
+                .fetch_all(&pool)
+                .await
+                .expect("query");
+            pool.close().await;
+            rows
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&ctx.url).await.expect("connect");
+            let rows = sqlx::query_scalar(sql)
+                .fetch_all(&pool)
+                .await
+                .expect("query");
+            pool.close().await;
+            rows
+        }
+    }
+}
+
+/// Runs `sql` directly (not through the store); returns the rows affected.
+pub async fn raw_execute(ctx: &Ctx, sql: &'static str) -> u64 {
+    match ctx.store.backend() {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&ctx.url).await.expect("connect");
+            let n = sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .expect("execute")
+                .rows_affected();
+            pool.close().await;
+            n
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&ctx.url).await.expect("connect");
+            let n = sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .expect("execute")
+                .rows_affected();
+            pool.close().await;
+            n
+        }
+    }
 }

@@ -7,5 +7,6 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod connectors;
 mod harness;
 mod store;

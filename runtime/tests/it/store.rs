@@ -42,6 +42,7 @@ async fn org(store: &Store, slug: &str) -> Uuid {
 fn customer(email: Option<&str>, full_name: Option<&str>) -> NewCustomer {
     NewCustomer {
         id: Uuid::now_v7(),
+        external_id: None,
         email: email.map(str::to_string),
         first_name: None,
         last_name: None,
@@ -162,6 +163,7 @@ async fn customers_orders_events_round_trip(ctx: Ctx) {
     let o = org(store, "roundtrip").await;
     let zoe = NewCustomer {
         id: Uuid::now_v7(),
+        external_id: Some("CRM-0042".into()),
         email: Some("Zoë.Ångström@Example.COM".into()),
         first_name: Some("Zoë".into()),
         last_name: Some("Ångström".into()),
@@ -175,6 +177,7 @@ async fn customers_orders_events_round_trip(ctx: Ctx) {
     };
     let bare = NewCustomer {
         id: Uuid::now_v7(),
+        external_id: None,
         email: None,
         first_name: None,
         last_name: None,
@@ -261,6 +264,7 @@ async fn customers_orders_events_round_trip(ctx: Ctx) {
         Customer {
             id: zoe.id,
             organization_id: o,
+            external_id: zoe.external_id.clone(),
             email: zoe.email.clone(),
             first_name: zoe.first_name.clone(),
             last_name: zoe.last_name.clone(),
@@ -421,6 +425,7 @@ async fn tenant_isolation(ctx: Ctx) {
     // Updates aimed at org B never touch org A's rows.
     let update = CustomerUpdate {
         id: c.id,
+        external_id: None,
         email: None,
         first_name: None,
         last_name: None,
@@ -428,8 +433,8 @@ async fn tenant_isolation(ctx: Ctx) {
         phone: None,
         city: None,
         country: None,
-        tags: vec![],
-        properties: json!({}),
+        tags: Some(vec![]),
+        properties: Some(json!({})),
     };
     assert_eq!(tx.update_customers(b, &[update]).await.unwrap(), 0);
     let mut o_update = o.clone();
@@ -631,6 +636,7 @@ async fn updates_replace_fields_and_items(ctx: Ctx) {
             o,
             &[CustomerUpdate {
                 id: c.id,
+                external_id: Some("X-9".into()),
                 email: Some("New@Example.com".into()),
                 first_name: Some("Ñew".into()),
                 last_name: None,
@@ -638,8 +644,8 @@ async fn updates_replace_fields_and_items(ctx: Ctx) {
                 phone: Some("+100".into()),
                 city: None,
                 country: Some("FR".into()),
-                tags: vec!["b".into(), "c".into()],
-                properties: json!({"k": [1, 2]}),
+                tags: Some(vec!["b".into(), "c".into()]),
+                properties: Some(json!({"k": [1, 2]})),
             }],
         )
         .await
@@ -676,6 +682,7 @@ async fn updates_replace_fields_and_items(ctx: Ctx) {
     assert_eq!(got.country.as_deref(), Some("FR"));
     assert_eq!(got.tags, vec!["b".to_string(), "c".to_string()]);
     assert_eq!(got.properties, json!({"k": [1, 2]}));
+    assert_eq!(got.external_id.as_deref(), Some("X-9"));
     assert_eq!(got.created_at, c.created_at);
     assert!(got.updated_at > c.created_at);
     let ids = store.customer_identities(o).await.unwrap();
