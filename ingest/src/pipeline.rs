@@ -18,13 +18,16 @@
 //! filled in a later row overwrites the earlier value, so re-importing the same
 //! file changes nothing. Orders are keyed by (organization, order id).
 //!
-//! Amounts: when the amount column is a unit price (its header says "unit" or
-//! "price" without "total"), an order's amount is the sum of unit price ×
-//! quantity over its lines. Otherwise the amount is an order total: the first
-//! non-blank value, unless every line carries a different value, in which case
-//! they are line totals and are summed. Negative amounts are refunds and kept.
+//! Amounts: the amount column's header says what it holds (see `AmountKind`).
+//! A unit price (`UnitPrice`, `Price`) makes an order worth the sum of price ×
+//! quantity over its lines; a line total (`item-price`, `Paid Price`) the sum
+//! of its lines; an order total (`Total`, `Grand Total`, `GMV`, `Amount`) is
+//! the first non-blank value on the order's lines, unless every line carries
+//! a different value, in which case they are line totals and are summed.
+//! Negative amounts are refunds and kept.
 //! Files without an order id column get a stable id per row derived from its
-//! contents (`row-<hash>`), so re-imports stay idempotent.
+//! contents (`row-<hash>`, with `-2`, `-3`, ... for repeats of an identical
+//! row), so re-imports stay idempotent.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -257,12 +260,45 @@ fn date_order_name(o: DateOrder) -> &'static str {
     }
 }
 
+/// What the amount column holds, read from its header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum AmountKind {
+    /// The order's total, repeated or blank on its other lines (`Total`,
+    /// `Order Total`, `Grand Total`, `GMV`, `Amount`).
+    #[default]
+    OrderTotal,
+    /// One line's total (`item-price`, `Line Total`, `Paid Price`): an
+    /// order's amount is the sum over its lines.
+    LineTotal,
+    /// The price of one unit (`UnitPrice`, `Price`, `Price Each`): a line is
+    /// worth price × quantity.
+    UnitPrice,
+}
+
+impl AmountKind {
+    fn of_header(header: &str) -> Self {
+        let h = header.to_lowercase();
+        let has = |w: &str| h.contains(w);
+        if has("unit") || has("each") || has("per item") {
+            Self::UnitPrice
+        } else if has("item") || has("line") || has("paid") {
+            Self::LineTotal
+        } else if has("total") || has("grand") || has("gmv") || has("order") {
+            Self::OrderTotal
+        } else if has("price") || has("rate") {
+            Self::UnitPrice
+        } else {
+            Self::OrderTotal
+        }
+    }
+}
+
 /// Column positions of the mapped fields.
 #[derive(Debug, Clone, Default)]
 struct Mapping {
     cols: HashMap<Field, usize>,
-    /// The amount column holds a unit price rather than a total.
-    amount_is_unit_price: bool,
+    /// What the amount column holds.
+    amount_kind: AmountKind,
 }
 
 impl Mapping {
@@ -387,9 +423,7 @@ fn scan(path: &Path, options: &ImportOptions) -> Result<Scan, IngestError> {
         .get(&Field::Amount)
         .and_then(|i| columns.get(*i))
     {
-        let h = c.header.to_ascii_lowercase();
-        mapping.amount_is_unit_price =
-            h.contains("unit") || (h.contains("price") && !h.contains("total"));
+        mapping.amount_kind = AmountKind::of_header(&c.header);
     }
 
     let mut votes = DateOrderVotes::default();
@@ -638,9 +672,15 @@ struct PendingOrder {
 }
 
 impl PendingOrder {
-    fn amount(&self, unit_price: bool) -> f64 {
-        if unit_price {
-            return round4(self.amounts.iter().map(|(a, q)| a.unwrap_or(0.0) * q).sum());
+    fn amount(&self, kind: AmountKind) -> f64 {
+        match kind {
+            AmountKind::UnitPrice => {
+                return round4(self.amounts.iter().map(|(a, q)| a.unwrap_or(0.0) * q).sum());
+            }
+            AmountKind::LineTotal => {
+                return round4(self.amounts.iter().filter_map(|(a, _)| *a).sum());
+            }
+            AmountKind::OrderTotal => {}
         }
         let given: Vec<f64> = self.amounts.iter().filter_map(|(a, _)| *a).collect();
         let all_given = given.len() == self.amounts.len();
@@ -863,6 +903,7 @@ async fn run(
     let mut report = ImportReport::default();
     let mut open: HashMap<String, PendingOrder> = HashMap::new();
     let mut finished: Vec<PendingOrder> = Vec::new();
+    let mut synthetic_seen: HashMap<String, u32> = HashMap::new();
     let mut reader = open_path(path)?;
     let mut done = 0u64;
     while let Some(rec) = reader.next_record() {
@@ -892,9 +933,19 @@ async fn run(
                             .into(),
                     }),
                     None => {}
-                    Some(ext) => {
+                    Some(mut ext) => {
+                        let synthetic = !scan.mapping.has(Field::OrderId);
+                        if synthetic {
+                            // The n-th identical row is the n-th such order,
+                            // on every import of the same file.
+                            let seen = synthetic_seen.entry(ext.clone()).or_insert(0u32);
+                            *seen += 1;
+                            if *seen > 1 {
+                                ext = format!("{ext}-{seen}");
+                            }
+                        }
                         let order = open.entry(ext.clone()).or_insert_with(|| PendingOrder {
-                            external_id: ext,
+                            external_id: ext.clone(),
                             customer: None,
                             ordered_at: None,
                             currency: None,
@@ -919,14 +970,20 @@ async fn run(
                                 sku: None,
                                 category: None,
                                 quantity,
-                                unit_price: scan
-                                    .mapping
-                                    .amount_is_unit_price
-                                    .then_some(row.amount)
-                                    .flatten(),
+                                unit_price: match scan.mapping.amount_kind {
+                                    AmountKind::UnitPrice => row.amount,
+                                    AmountKind::LineTotal if quantity != 0.0 => {
+                                        row.amount.map(|a| round4(a / quantity))
+                                    }
+                                    _ => None,
+                                },
                             });
                         }
                         order.rows.push(rec.row);
+                        // A row without an order id is a whole order.
+                        if synthetic && let Some(order) = open.remove(&ext) {
+                            finished.push(order);
+                        }
                     }
                 }
             }
@@ -1055,7 +1112,7 @@ async fn flush(
             continue;
         };
         let customer_id = order.customer.map(|i| customers.slots[i].id);
-        let amount = order.amount(scan.mapping.amount_is_unit_price);
+        let amount = order.amount(scan.mapping.amount_kind);
         let mut items = order.items;
         if items.len() == 1 && items[0].unit_price.is_none() && items[0].quantity != 0.0 {
             items[0].unit_price = Some(round4(amount / items[0].quantity));
@@ -1107,4 +1164,88 @@ async fn flush(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amount_headers_say_what_they_hold() {
+        for (h, kind) in [
+            ("UnitPrice", AmountKind::UnitPrice),
+            ("Price Each", AmountKind::UnitPrice),
+            ("Price", AmountKind::UnitPrice),
+            ("item-price", AmountKind::LineTotal),
+            ("Paid Price", AmountKind::LineTotal),
+            ("Line Amount", AmountKind::LineTotal),
+            ("Item Total", AmountKind::LineTotal),
+            ("Total", AmountKind::OrderTotal),
+            ("Order Total", AmountKind::OrderTotal),
+            ("Grand Total", AmountKind::OrderTotal),
+            ("GMV", AmountKind::OrderTotal),
+            ("Amount", AmountKind::OrderTotal),
+        ] {
+            assert_eq!(AmountKind::of_header(h), kind, "{h}");
+        }
+    }
+
+    fn order(amounts: &[(Option<f64>, f64)]) -> PendingOrder {
+        PendingOrder {
+            external_id: "o".into(),
+            customer: None,
+            ordered_at: None,
+            currency: None,
+            status: None,
+            items: Vec::new(),
+            amounts: amounts.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn order_amounts_follow_the_kind() {
+        let o = order(&[(Some(10.0), 2.0), (Some(10.0), 1.0)]);
+        assert_eq!(o.amount(AmountKind::UnitPrice), 30.0);
+        assert_eq!(o.amount(AmountKind::LineTotal), 20.0);
+        // A repeated order total counts once.
+        assert_eq!(o.amount(AmountKind::OrderTotal), 10.0);
+        // Blank totals on continuation lines.
+        assert_eq!(
+            order(&[(Some(12.5), 1.0), (None, 3.0)]).amount(AmountKind::OrderTotal),
+            12.5
+        );
+        // Different values on every line are line totals.
+        assert_eq!(
+            order(&[(Some(3.0), 1.0), (Some(4.0), 1.0)]).amount(AmountKind::OrderTotal),
+            7.0
+        );
+        assert_eq!(
+            order(&[(Some(-5.0), 1.0)]).amount(AmountKind::OrderTotal),
+            -5.0
+        );
+    }
+
+    #[test]
+    fn synthetic_order_ids_are_stable_and_distinct() {
+        let a = vec!["2024-01-01".to_string(), "x@example.com".into(), "5".into()];
+        let b = vec!["2024-01-01".to_string(), "x@example.com".into(), "6".into()];
+        assert_eq!(synthetic_order_id(&a), synthetic_order_id(&a.clone()));
+        assert_ne!(synthetic_order_id(&a), synthetic_order_id(&b));
+        assert!(synthetic_order_id(&a).starts_with("row-"));
+    }
+
+    #[test]
+    fn mapping_overrides_parse() {
+        let o: MappingOverride = "Billing Name=full_name".parse().expect("parses");
+        assert_eq!(
+            (o.header.as_str(), o.field),
+            ("Billing Name", Some(Field::FullName))
+        );
+        let o: MappingOverride = "Notes=ignore".parse().expect("parses");
+        assert_eq!(o.field, None);
+        let o: MappingOverride = "A=B=email".parse().expect("parses");
+        assert_eq!(o.header, "A=B");
+        assert!("Notes".parse::<MappingOverride>().is_err());
+    }
 }

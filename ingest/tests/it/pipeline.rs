@@ -309,10 +309,12 @@ async fn files_without_order_ids_reimport_idempotently(ctx: Ctx) {
     let file = write(
         dir.path(),
         "sales.csv",
-        "Date,Email,Amount\n2024-01-01,a@example.com,5\n2024-01-02,a@example.com,7\n",
+        "Date,Email,Amount\n2024-01-01,a@example.com,5\n2024-01-02,a@example.com,7\n\
+         2024-01-01,a@example.com,5\n",
     );
+    // The repeated row is a second, identical purchase.
     let first = import(store, org, &file).await;
-    assert_eq!(first.orders_created, 2, "{first:?}");
+    assert_eq!(first.orders_created, 3, "{first:?}");
     let second = import(store, org, &file).await;
     assert_eq!(
         (second.orders_created, second.orders_updated),

@@ -21,19 +21,9 @@ macro_rules! select_key {
     };
 }
 
-fn to_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    s
-}
-
 /// The stored form of a key: lowercase hex SHA-256 of its text.
 pub fn hash_api_key(plaintext: &str) -> String {
-    to_hex(&Sha256::digest(plaintext.as_bytes()))
+    hex::encode(Sha256::digest(plaintext.as_bytes()))
 }
 
 impl Store {
@@ -49,7 +39,7 @@ impl Store {
     ) -> Result<(ApiKey, String), StoreError> {
         let mut secret = [0u8; 32];
         rand::fill(&mut secret);
-        let plaintext = format!("{API_KEY_PREFIX}{}", to_hex(&secret));
+        let plaintext = format!("{API_KEY_PREFIX}{}", hex::encode(secret));
         let key = ApiKey {
             id: Uuid::now_v7(),
             organization_id: org,

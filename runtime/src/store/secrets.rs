@@ -37,25 +37,6 @@ impl std::fmt::Debug for SecretKey {
     }
 }
 
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    s
-}
-
 impl SecretKey {
     /// A fresh key from the OS-seeded thread-local CSPRNG of `rand`.
     pub fn generate() -> SecretKey {
@@ -80,21 +61,16 @@ impl SecretKey {
             });
         }
         let mut bytes = [0u8; KEY_LEN];
-        for (i, pair) in text.chunks_exact(2).enumerate() {
-            let mut value = 0u8;
-            for (j, &c) in pair.iter().enumerate() {
-                let Some(v) = hex_value(c) else {
-                    return Err(StoreError::InvalidSecretKey {
-                        reason: format!(
-                            "character {} is not a hexadecimal digit (0-9, a-f)",
-                            i * 2 + j + 1
-                        ),
-                    });
-                };
-                value = (value << 4) | v;
-            }
-            bytes[i] = value;
-        }
+        hex::decode_to_slice(text, &mut bytes).map_err(|e| StoreError::InvalidSecretKey {
+            // Never echo the key: name the position of a bad character only.
+            reason: match e {
+                hex::FromHexError::InvalidHexCharacter { index, .. } => format!(
+                    "character {} is not a hexadecimal digit (0-9, a-f)",
+                    index + 1
+                ),
+                _ => format!("expected {} hexadecimal characters", KEY_LEN * 2),
+            },
+        })?;
         Ok(SecretKey { bytes })
     }
 
@@ -130,7 +106,7 @@ impl SecretKey {
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             let mut file = options.open(&tmp)?;
-            file.write_all(format!("{}\n", to_hex(&key.bytes)).as_bytes())?;
+            file.write_all(format!("{}\n", hex::encode(key.bytes)).as_bytes())?;
             file.sync_all()?;
             std::fs::hard_link(&tmp, &path)
         })();
@@ -271,7 +247,7 @@ mod tests {
         assert_eq!(key.bytes[15], 0xff);
         assert_eq!(key.bytes[16], 0xff);
         assert_eq!(key.bytes[31], 0x00);
-        assert_eq!(to_hex(&key.bytes), hex.to_ascii_lowercase());
+        assert_eq!(hex::encode(key.bytes), hex.to_ascii_lowercase());
     }
 
     #[test]

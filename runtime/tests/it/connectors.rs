@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::harness::{Ctx, raw_bytes, raw_execute, raw_strings, store_tests};
+use crate::harness::{Ctx, raw_column, raw_execute, store_tests};
 
 store_tests!(
     credentials_round_trip,
@@ -123,12 +123,12 @@ async fn credentials_are_encrypted_at_rest(ctx: Ctx) {
     store.create_connector(o, &key, shop("a")).await.unwrap();
     store.create_connector(o, &key, shop("b")).await.unwrap();
 
-    let ciphertexts = raw_bytes(
+    let ciphertexts = raw_column::<Vec<u8>>(
         &ctx,
         "SELECT credentials_ciphertext FROM connectors ORDER BY created_at, id",
     )
     .await;
-    let nonces = raw_bytes(
+    let nonces = raw_column::<Vec<u8>>(
         &ctx,
         "SELECT credentials_nonce FROM connectors ORDER BY created_at, id",
     )
@@ -146,7 +146,7 @@ async fn credentials_are_encrypted_at_rest(ctx: Ctx) {
     assert_ne!(ciphertexts[0], ciphertexts[1]);
 
     // No text column carries the secret either.
-    let texts = raw_strings(
+    let texts = raw_column::<String>(
         &ctx,
         "SELECT kind || ' ' || name || ' ' || CAST(config AS TEXT) || ' ' || status \
          FROM connectors",
@@ -258,7 +258,7 @@ async fn delete_connector_removes_it(ctx: Ctx) {
         store.connector_credentials(o, a.id, &key).await.unwrap(),
         None
     );
-    let left = raw_bytes(&ctx, "SELECT credentials_ciphertext FROM connectors").await;
+    let left = raw_column::<Vec<u8>>(&ctx, "SELECT credentials_ciphertext FROM connectors").await;
     assert_eq!(left.len(), 1);
 }
 

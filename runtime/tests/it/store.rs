@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::harness::{Ctx, raw_strings, store_tests};
+use crate::harness::{Ctx, raw_column, store_tests};
 
 store_tests!(
     migrate_is_idempotent,
@@ -1049,7 +1049,8 @@ async fn api_keys_lifecycle(ctx: Ctx) {
     assert_ne!(plaintext, other_plain);
 
     // Only the hash is stored.
-    let hashes = raw_strings(&ctx, "SELECT key_hash FROM api_keys ORDER BY created_at").await;
+    let hashes =
+        raw_column::<String>(&ctx, "SELECT key_hash FROM api_keys ORDER BY created_at").await;
     assert_eq!(hashes.len(), 2);
     assert_eq!(hashes[0], hash_api_key(&plaintext));
     assert_eq!(hashes[0].len(), 64);
@@ -1057,7 +1058,7 @@ async fn api_keys_lifecycle(ctx: Ctx) {
         assert_ne!(h, &plaintext);
         assert!(!h.contains(&plaintext[5..]));
     }
-    let prefixes = raw_strings(&ctx, "SELECT prefix FROM api_keys").await;
+    let prefixes = raw_column::<String>(&ctx, "SELECT prefix FROM api_keys").await;
     assert!(prefixes.iter().all(|p| p.len() < 20));
 
     let verified = store.verify_api_key(&plaintext).await.unwrap().unwrap();
