@@ -277,6 +277,19 @@ async fn day_first_dates_are_inferred_from_unambiguous_rows(ctx: Ctx) {
         orders[0].ordered_at,
         Utc.with_ymd_and_hms(2024, 4, 3, 0, 0, 0).unwrap()
     );
+
+    // --date-order month-first overrides the inference for ambiguous dates:
+    // 03/04/2024 becomes 4 March, so the stored order would change; 25/04 can
+    // only be day-first and stays as it is.
+    let options = ImportOptions {
+        date_order: Some("month-first".parse().expect("order")),
+        ..Default::default()
+    };
+    let preview = pipeline::preview(store, org, &file, &options)
+        .await
+        .expect("preview");
+    assert_eq!(preview.date_order, Some("month-first"));
+    assert_eq!((preview.orders_updated, preview.rows_rejected), (1, 0));
 }
 
 async fn unit_prices_are_multiplied_by_quantity(ctx: Ctx) {

@@ -186,9 +186,10 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // 128 MiB page cache per connection (at most 4): bulk imports update several
-            // indexes and slow down sharply once they stop fitting.
-            .pragma("cache_size", "-131072")
+            // 48 MiB page cache per connection (at most 4): bulk imports update several
+            // indexes and slow down once they stop fitting; larger caches pushed a
+            // 1M-row import past its 500 MB memory budget.
+            .pragma("cache_size", "-49152")
             // Multi-row INSERTs keep a statement journal; keep it off disk.
             .pragma("temp_store", "MEMORY");
         let pool_options = if in_memory {

@@ -2,8 +2,11 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Timelike, Utc};
+use serde::Serialize;
+use sqlx::error::BoxDynError;
 use sqlx::types::Json;
-use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
 use uuid::Uuid;
 
 use super::{
@@ -72,8 +75,11 @@ macro_rules! pipelined_insert {
 /// connections until [`StoreTx::commit`]; dropping it (or
 /// [`StoreTx::rollback`]) discards every write.
 ///
-/// Inserts use multi-row statements sized under the backend's bind-parameter
-/// limit; each distinct statement is prepared once and cached.
+/// On PostgreSQL, customers, orders (with their items) and events are
+/// streamed with `COPY ... FROM STDIN` (text format); every other insert, and
+/// every insert on SQLite, uses multi-row statements sized under the
+/// backend's bind-parameter limit, each distinct statement prepared once and
+/// cached.
 pub struct StoreTx {
     inner: TxInner,
 }
@@ -115,6 +121,234 @@ pub(crate) fn search_text(
         .map(str::to_lowercase)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Bytes of COPY data buffered per `CopyData` message sent to PostgreSQL.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// PostgreSQL's epoch (its timestamps are microseconds from it).
+const PG_EPOCH: NaiveDateTime = NaiveDate::from_ymd_opt(2000, 1, 1)
+    .expect("valid date")
+    .and_hms_opt(0, 0, 0)
+    .expect("valid time");
+
+/// Appends `bytes` to `buf` escaped for a field of `COPY`'s text format:
+/// backslash, newline, carriage return and tab become `\\`, `\n`, `\r`, `\t`.
+fn put_copy_escaped(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            _ => continue,
+        };
+        buf.extend_from_slice(&bytes[start..i]);
+        buf.extend_from_slice(escaped);
+        start = i + 1;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+}
+
+/// An [`std::io::Write`] that escapes what it is given into a COPY text field
+/// (for serializing JSON straight into the buffer).
+struct CopyEscaper<'a>(&'a mut Vec<u8>);
+
+impl std::io::Write for CopyEscaper<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        put_copy_escaped(self.0, data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Rows of `COPY ... FROM STDIN` data in PostgreSQL's text format. Each field
+/// method appends one field and its tab separator; [`CopyRows::end_row`]
+/// turns the last separator into the row's newline.
+///
+/// Every value is written as the text whose PostgreSQL input gives the value
+/// the binary bind of the INSERT path gives: shortest round-trip `f64`s,
+/// `serde_json` output for JSON/JSONB, microsecond timestamps computed like
+/// sqlx's encoder.
+struct CopyRows {
+    buf: Vec<u8>,
+}
+
+impl CopyRows {
+    fn with_capacity(capacity: usize) -> CopyRows {
+        CopyRows {
+            buf: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn null(&mut self) {
+        self.buf.extend_from_slice(b"\\N\t");
+    }
+
+    fn text(&mut self, s: &str) {
+        put_copy_escaped(&mut self.buf, s.as_bytes());
+        self.buf.push(b'\t');
+    }
+
+    fn opt_text(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.text(s),
+            None => self.null(),
+        }
+    }
+
+    fn uuid(&mut self, id: Uuid) {
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        self.buf
+            .extend_from_slice(id.hyphenated().encode_lower(&mut text).as_bytes());
+        self.buf.push(b'\t');
+    }
+
+    fn opt_uuid(&mut self, id: Option<Uuid>) {
+        match id {
+            Some(id) => self.uuid(id),
+            None => self.null(),
+        }
+    }
+
+    /// Rust's `Debug` of an `f64` is the shortest text that parses back to
+    /// the same value (`0.1`, `1e-7`, `-0.0`, `NaN`, `inf`), all of which
+    /// PostgreSQL's `float8in` reads exactly.
+    fn float(&mut self, v: f64) {
+        use std::io::Write as _;
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.buf, "{v:?}\t");
+    }
+
+    fn opt_float(&mut self, v: Option<f64>) {
+        match v {
+            Some(v) => self.float(v),
+            None => self.null(),
+        }
+    }
+
+    /// A `TIMESTAMPTZ` as `YYYY-MM-DD HH:MM:SS.ffffff+00` (`BC` suffixed for
+    /// years before 1), truncated to microseconds toward 2000-01-01 exactly as
+    /// sqlx's binary encoding of `DateTime<Utc>` does.
+    fn time(&mut self, t: DateTime<Utc>) -> Result<(), BoxDynError> {
+        use std::io::Write as _;
+        let epoch = PG_EPOCH;
+        let out_of_range = || format!("DateTime out of range for PostgreSQL: {t:?}");
+        let micros = (t.naive_utc() - epoch)
+            .num_microseconds()
+            .ok_or_else(out_of_range)?;
+        let t = epoch
+            .checked_add_signed(TimeDelta::microseconds(micros))
+            .ok_or_else(out_of_range)?;
+        let (year, era) = match t.year() {
+            y if y >= 1 => (y, ""),
+            y => (1 - y, " BC"),
+        };
+        // Writing into a Vec cannot fail.
+        let _ = write!(
+            self.buf,
+            "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00{era}\t",
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.nanosecond() / 1_000,
+        );
+        Ok(())
+    }
+
+    /// A JSON/JSONB document, serialized as sqlx's `Json` bind serializes it.
+    fn json<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), BoxDynError> {
+        serde_json::to_writer(CopyEscaper(&mut self.buf), v)?;
+        self.buf.push(b'\t');
+        Ok(())
+    }
+
+    fn end_row(&mut self) {
+        if let Some(last) = self.buf.last_mut() {
+            *last = b'\n';
+        }
+    }
+}
+
+/// Encodes rows from the front of `pending` until about [`COPY_CHUNK`]
+/// bytes are buffered; `None` once `pending` is empty.
+fn copy_chunk<T, W>(pending: &mut &[T], write: &W) -> Result<Option<Vec<u8>>, BoxDynError>
+where
+    W: Fn(&mut CopyRows, &T) -> Result<(), BoxDynError>,
+{
+    let mut out = CopyRows::with_capacity(COPY_CHUNK + COPY_CHUNK / 8);
+    while out.buf.len() < COPY_CHUNK {
+        let Some((row, rest)) = pending.split_first() else {
+            break;
+        };
+        *pending = rest;
+        write(&mut out, row)?;
+        out.end_row();
+    }
+    Ok((!out.buf.is_empty()).then_some(out.buf))
+}
+
+/// Streams `rows` into PostgreSQL with `statement` (a `COPY ... FROM STDIN`
+/// in text format) on connection `c`, `write` appending each row's fields.
+/// Data goes out in messages of about [`COPY_CHUNK`] bytes; the next one is
+/// encoded while the previous one is sent. Returns the number of rows copied.
+///
+/// Errors of the database (a constraint violated by a row surfaces when the
+/// copy finishes) go through `err`; a row that cannot be encoded aborts the
+/// copy and is [`StoreError::Database`] for `operation`. Either way the
+/// server has failed the statement, so the transaction is aborted.
+async fn copy_in<T, W>(
+    c: &mut PgConnection,
+    statement: &'static str,
+    rows: &[T],
+    write: W,
+    operation: &'static str,
+    err: impl Fn(sqlx::Error) -> StoreError,
+) -> Result<u64, StoreError>
+where
+    T: Sync,
+    W: Fn(&mut CopyRows, &T) -> Result<(), BoxDynError> + Sync,
+{
+    let encode_error = |source: BoxDynError| StoreError::Database {
+        operation,
+        source: sqlx::Error::Encode(source),
+    };
+    let mut pending = rows;
+    // Encode the first chunk before starting the copy, so an unencodable
+    // first row leaves the connection untouched.
+    let Some(first) = copy_chunk(&mut pending, &write).map_err(encode_error)? else {
+        return Ok(0);
+    };
+    let mut next = Some(first);
+    let mut copy = c.copy_in_raw(statement).await.map_err(&err)?;
+    while let Some(data) = next {
+        // Polled in order: the chunk is handed to the socket first, then the
+        // next one is encoded while the database works.
+        let (sent, following) = tokio::join!(biased; copy.send(data), async {
+            copy_chunk(&mut pending, &write)
+        });
+        if let Err(e) = sent {
+            let _ = copy.abort("sending COPY data failed").await;
+            return Err(err(e));
+        }
+        match following {
+            Ok(following) => next = following,
+            Err(e) => {
+                // The server answers the abort with an error of its own (or
+                // the error a row already raised); the encoding error is the
+                // one worth reporting.
+                let _ = copy.abort("a row could not be encoded").await;
+                return Err(encode_error(e));
+            }
+        }
+    }
+    copy.finish().await.map_err(err)
 }
 
 impl StoreTx {
@@ -161,11 +395,55 @@ impl StoreTx {
         org: Uuid,
         customers: &[NewCustomer],
     ) -> Result<u64, StoreError> {
-        let backend = self.backend();
-        let per = rows_per_statement(backend, CUSTOMER_COLUMNS);
+        let operation = "insert customers";
+        let err = StoreError::db_or_conflict(operation, || {
+            "a customer with the same id or email".to_string()
+        });
+        let t = match &mut self.inner {
+            TxInner::Postgres(t) => {
+                return copy_in(
+                    &mut *t,
+                    "COPY customers (id, organization_id, external_id, email, email_lower, \
+                     first_name, last_name, full_name, phone, city, country, tags, properties, \
+                     search_text, created_at, updated_at) FROM STDIN",
+                    customers,
+                    move |w, r| {
+                        w.uuid(r.id);
+                        w.uuid(org);
+                        w.opt_text(r.external_id.as_deref());
+                        w.opt_text(r.email.as_deref());
+                        w.opt_text(r.email.as_deref().map(str::to_lowercase).as_deref());
+                        w.opt_text(r.first_name.as_deref());
+                        w.opt_text(r.last_name.as_deref());
+                        w.opt_text(r.full_name.as_deref());
+                        w.opt_text(r.phone.as_deref());
+                        w.opt_text(r.city.as_deref());
+                        w.opt_text(r.country.as_deref());
+                        w.json(&r.tags)?;
+                        w.json(&r.properties)?;
+                        w.text(&search_text(
+                            r.email.as_deref(),
+                            r.full_name.as_deref(),
+                            r.first_name.as_deref(),
+                            r.last_name.as_deref(),
+                            r.phone.as_deref(),
+                        ));
+                        w.time(r.created_at)?;
+                        w.time(r.created_at)
+                    },
+                    operation,
+                    err,
+                )
+                .await;
+            }
+            TxInner::Sqlite(t) => t,
+        };
+        type Db = Sqlite;
+        let c: &mut SqliteConnection = &mut *t;
+        let per = rows_per_statement(Backend::Sqlite, CUSTOMER_COLUMNS);
         let sql = |n| {
             values_sql(
-                backend,
+                Backend::Sqlite,
                 "INSERT INTO customers (id, organization_id, external_id, email, email_lower, first_name, \
                  last_name, full_name, phone, city, country, tags, properties, search_text, \
                  created_at, updated_at)",
@@ -174,11 +452,14 @@ impl StoreTx {
                 "",
             )
         };
-        let err = StoreError::db_or_conflict("insert customers", || {
-            "a customer with the same id or email".to_string()
-        });
-        Ok(dispatch_tx!(self, |c| {
-            pipelined_insert!(c, customers, NewCustomer, per, sql, err, |q, r| {
+        Ok(pipelined_insert!(
+            c,
+            customers,
+            NewCustomer,
+            per,
+            sql,
+            err,
+            |q, r| {
                 q.bind(r.id)
                     .bind(org)
                     .bind(r.external_id.as_deref())
@@ -201,8 +482,8 @@ impl StoreTx {
                     ))
                     .bind(r.created_at)
                     .bind(r.created_at)
-            })
-        }))
+            }
+        ))
     }
 
     /// Replaces the listed fields of existing customers of `org` and sets
@@ -269,51 +550,111 @@ impl StoreTx {
         org: Uuid,
         orders: &[NewOrder],
     ) -> Result<u64, StoreError> {
-        let backend = self.backend();
-        let per = rows_per_statement(backend, ORDER_COLUMNS);
         let ts = now();
-        let sql = |n| {
-            values_sql(
-                backend,
-                "INSERT INTO orders (id, organization_id, external_id, customer_id, amount, \
-                 currency, status, items, ordered_at, created_at, updated_at)",
-                ORDER_COLUMNS,
-                n,
-                "",
-            )
-        };
-        let err = StoreError::db_or_conflict("insert orders", || {
+        let operation = "insert orders";
+        let err = StoreError::db_or_conflict(operation, || {
             "an order with the same id or external_id".to_string()
         });
-        let total = dispatch_tx!(self, |c| {
-            pipelined_insert!(c, orders, NewOrder, per, sql, err, |q, r| {
-                q.bind(r.id)
-                    .bind(org)
-                    .bind(r.external_id.as_str())
-                    .bind(r.customer_id)
-                    .bind(r.amount)
-                    .bind(r.currency.as_deref())
-                    .bind(r.status.as_deref())
-                    .bind(Json(&r.items))
-                    .bind(r.ordered_at)
-                    .bind(ts)
-                    .bind(ts)
-            })
-        });
+        let total = match &mut self.inner {
+            TxInner::Postgres(t) => {
+                copy_in(
+                    &mut *t,
+                    "COPY orders (id, organization_id, external_id, customer_id, amount, \
+                     currency, status, items, ordered_at, created_at, updated_at) FROM STDIN",
+                    orders,
+                    move |w, r| {
+                        w.uuid(r.id);
+                        w.uuid(org);
+                        w.text(&r.external_id);
+                        w.opt_uuid(r.customer_id);
+                        w.float(r.amount);
+                        w.opt_text(r.currency.as_deref());
+                        w.opt_text(r.status.as_deref());
+                        w.json(&r.items)?;
+                        w.time(r.ordered_at)?;
+                        w.time(ts)?;
+                        w.time(ts)
+                    },
+                    operation,
+                    err,
+                )
+                .await?
+            }
+            TxInner::Sqlite(t) => {
+                type Db = Sqlite;
+                let c: &mut SqliteConnection = &mut *t;
+                let per = rows_per_statement(Backend::Sqlite, ORDER_COLUMNS);
+                let sql = |n| {
+                    values_sql(
+                        Backend::Sqlite,
+                        "INSERT INTO orders (id, organization_id, external_id, customer_id, amount, \
+                         currency, status, items, ordered_at, created_at, updated_at)",
+                        ORDER_COLUMNS,
+                        n,
+                        "",
+                    )
+                };
+                pipelined_insert!(c, orders, NewOrder, per, sql, err, |q, r| {
+                    q.bind(r.id)
+                        .bind(org)
+                        .bind(r.external_id.as_str())
+                        .bind(r.customer_id)
+                        .bind(r.amount)
+                        .bind(r.currency.as_deref())
+                        .bind(r.status.as_deref())
+                        .bind(Json(&r.items))
+                        .bind(r.ordered_at)
+                        .bind(ts)
+                        .bind(ts)
+                })
+            }
+        };
         self.insert_items(org, orders).await?;
         Ok(total)
     }
 
+    /// Inserts the items of `orders` into `order_items` (each line a fresh id,
+    /// with its order's `ordered_at`).
     async fn insert_items(&mut self, org: Uuid, orders: &[NewOrder]) -> Result<(), StoreError> {
+        let operation = "insert order items";
+        let err = StoreError::db(operation);
         let rows: Vec<(&NewOrder, &NewOrderItem)> = orders
             .iter()
             .flat_map(|o| o.items.iter().map(move |i| (o, i)))
             .collect();
-        let backend = self.backend();
-        let per = rows_per_statement(backend, ITEM_COLUMNS);
+        let t = match &mut self.inner {
+            TxInner::Postgres(t) => {
+                copy_in(
+                    &mut *t,
+                    "COPY order_items (id, organization_id, order_id, ordered_at, \
+                     product_name, sku, category, quantity, unit_price) FROM STDIN",
+                    &rows,
+                    move |w, &(o, i)| {
+                        w.uuid(line_id());
+                        w.uuid(org);
+                        w.uuid(o.id);
+                        w.time(o.ordered_at)?;
+                        w.text(&i.product_name);
+                        w.opt_text(i.sku.as_deref());
+                        w.opt_text(i.category.as_deref());
+                        w.float(i.quantity);
+                        w.opt_float(i.unit_price);
+                        Ok(())
+                    },
+                    operation,
+                    err,
+                )
+                .await?;
+                return Ok(());
+            }
+            TxInner::Sqlite(t) => t,
+        };
+        type Db = Sqlite;
+        let c: &mut SqliteConnection = &mut *t;
+        let per = rows_per_statement(Backend::Sqlite, ITEM_COLUMNS);
         let sql = |n| {
             values_sql(
-                backend,
+                Backend::Sqlite,
                 "INSERT INTO order_items (id, organization_id, order_id, ordered_at, \
                  product_name, sku, category, quantity, unit_price)",
                 ITEM_COLUMNS,
@@ -321,29 +662,26 @@ impl StoreTx {
                 "",
             )
         };
-        let err = StoreError::db("insert order items");
-        dispatch_tx!(self, |c| {
-            pipelined_insert!(
-                c,
-                rows,
-                (&NewOrder, &NewOrderItem),
-                per,
-                sql,
-                err,
-                |q, row| {
-                    let (o, i) = row;
-                    q.bind(line_id())
-                        .bind(org)
-                        .bind(o.id)
-                        .bind(o.ordered_at)
-                        .bind(i.product_name.as_str())
-                        .bind(i.sku.as_deref())
-                        .bind(i.category.as_deref())
-                        .bind(i.quantity)
-                        .bind(i.unit_price)
-                }
-            )
-        });
+        pipelined_insert!(
+            c,
+            rows,
+            (&NewOrder, &NewOrderItem),
+            per,
+            sql,
+            err,
+            |q, row| {
+                let (o, i) = row;
+                q.bind(line_id())
+                    .bind(org)
+                    .bind(o.id)
+                    .bind(o.ordered_at)
+                    .bind(i.product_name.as_str())
+                    .bind(i.sku.as_deref())
+                    .bind(i.category.as_deref())
+                    .bind(i.quantity)
+                    .bind(i.unit_price)
+            }
+        );
         Ok(())
     }
 
@@ -408,11 +746,37 @@ impl StoreTx {
         org: Uuid,
         events: &[NewEvent],
     ) -> Result<u64, StoreError> {
-        let backend = self.backend();
-        let per = rows_per_statement(backend, EVENT_COLUMNS);
+        let operation = "insert events";
+        let err = StoreError::db_or_conflict(operation, || "an event with the same id".to_string());
+        let t = match &mut self.inner {
+            TxInner::Postgres(t) => {
+                return copy_in(
+                    &mut *t,
+                    "COPY customer_events (id, organization_id, customer_id, event_type, \
+                     channel, properties, occurred_at) FROM STDIN",
+                    events,
+                    move |w, r| {
+                        w.uuid(r.id);
+                        w.uuid(org);
+                        w.uuid(r.customer_id);
+                        w.text(&r.event_type);
+                        w.opt_text(r.channel.as_deref());
+                        w.json(&r.properties)?;
+                        w.time(r.occurred_at)
+                    },
+                    operation,
+                    err,
+                )
+                .await;
+            }
+            TxInner::Sqlite(t) => t,
+        };
+        type Db = Sqlite;
+        let c: &mut SqliteConnection = &mut *t;
+        let per = rows_per_statement(Backend::Sqlite, EVENT_COLUMNS);
         let sql = |n| {
             values_sql(
-                backend,
+                Backend::Sqlite,
                 "INSERT INTO customer_events (id, organization_id, customer_id, event_type, \
                  channel, properties, occurred_at)",
                 EVENT_COLUMNS,
@@ -420,10 +784,14 @@ impl StoreTx {
                 "",
             )
         };
-        let err =
-            StoreError::db_or_conflict("insert events", || "an event with the same id".to_string());
-        Ok(dispatch_tx!(self, |c| {
-            pipelined_insert!(c, events, NewEvent, per, sql, err, |q, r| {
+        Ok(pipelined_insert!(
+            c,
+            events,
+            NewEvent,
+            per,
+            sql,
+            err,
+            |q, r| {
                 q.bind(r.id)
                     .bind(org)
                     .bind(r.customer_id)
@@ -431,8 +799,8 @@ impl StoreTx {
                     .bind(r.channel.as_deref())
                     .bind(Json(&r.properties))
                     .bind(r.occurred_at)
-            })
-        }))
+            }
+        ))
     }
 
     /// Inserts or replaces (spend, impressions, clicks) per
@@ -511,5 +879,79 @@ impl StoreTx {
             .map_err(StoreError::db("record an import"))?;
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn row(f: impl FnOnce(&mut CopyRows)) -> String {
+        let mut w = CopyRows::with_capacity(0);
+        f(&mut w);
+        w.end_row();
+        String::from_utf8(w.buf).expect("utf-8")
+    }
+
+    #[test]
+    fn copy_text_escapes_and_nulls() {
+        assert_eq!(
+            row(|w| {
+                w.text("a,b\t\"c\"\\N\nd\re 😀");
+                w.text("");
+                w.opt_text(None);
+                w.text("\\N");
+            }),
+            "a,b\\t\"c\"\\\\N\\nd\\re 😀\t\t\\N\t\\\\N\n"
+        );
+    }
+
+    #[test]
+    fn copy_json_is_serde_json_escaped() {
+        let v = serde_json::json!({"q": "say \"hi\"\\\n"});
+        assert_eq!(
+            row(|w| w.json(&v).expect("json")),
+            "{\"q\":\"say \\\\\"hi\\\\\"\\\\\\\\\\\\n\"}\n"
+        );
+    }
+
+    #[test]
+    fn copy_floats_round_trip() {
+        for v in [0.1, 1e-7, 123456789.123456, -0.0, 1e300, 5e-324, f64::MAX] {
+            let text = row(|w| w.float(v));
+            let parsed: f64 = text.trim_end().parse().expect("float");
+            assert_eq!(parsed.to_bits(), v.to_bits(), "{text}");
+        }
+        assert_eq!(row(|w| w.float(f64::NAN)), "NaN\n");
+        assert_eq!(row(|w| w.opt_float(None)), "\\N\n");
+    }
+
+    #[test]
+    fn copy_times_truncate_like_sqlx() {
+        let t = |s: &str| {
+            row(|w| {
+                w.time(s.parse::<DateTime<Utc>>().expect("time"))
+                    .expect("ok")
+            })
+        };
+        assert_eq!(
+            t("2024-05-06T07:08:09.123456789Z"),
+            "2024-05-06 07:08:09.123456+00\n"
+        );
+        // Before 2000-01-01 sqlx truncates toward that epoch, i.e. upward.
+        assert_eq!(
+            t("1969-12-31T23:59:59.9999995Z"),
+            "1970-01-01 00:00:00.000000+00\n"
+        );
+        assert_eq!(t("1999-12-31T23:59:59Z"), "1999-12-31 23:59:59.000000+00\n");
+        let bc = Utc
+            .with_ymd_and_hms(0, 3, 1, 12, 0, 0)
+            .single()
+            .expect("time");
+        assert_eq!(
+            row(|w| w.time(bc).expect("ok")),
+            "0001-03-01 12:00:00.000000+00 BC\n"
+        );
     }
 }

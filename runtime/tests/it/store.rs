@@ -25,6 +25,7 @@ store_tests!(
     alerts_and_imports,
     api_keys_lifecycle,
     bulk_insert_chunks,
+    awkward_values_round_trip,
 );
 
 fn ts(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
@@ -1135,20 +1136,264 @@ async fn bulk_insert_chunks(ctx: Ctx) {
     assert_eq!(top[0].revenue, 20_000.0);
 }
 
+/// Values that need escaping or exact encoding in bulk writes (PostgreSQL's
+/// COPY text format: tabs, newlines, backslashes, `\N`; NULL vs empty
+/// string; JSON with quotes and backslashes; f64 digits; microseconds) read
+/// back exactly, and a duplicate email in a bulk insert is a conflict.
+async fn awkward_values_round_trip(ctx: Ctx) {
+    let store = &ctx.store;
+    let o = org(store, "awkward").await;
+    let nasty = "a,b \"q\" 'x' back\\slash \\\\ tab\there\nnew\r\nline \\N \\. end";
+    let at = |micros: i64| ts(2024, 5, 6, 7, 8, 9) + chrono::Duration::microseconds(micros);
+    let weird = NewCustomer {
+        id: Uuid::now_v7(),
+        external_id: Some("\\N".into()),
+        email: Some("Ünïcödé,\"Quote\"\\@Example.COM".into()),
+        first_name: Some(String::new()),
+        last_name: None,
+        full_name: Some(nasty.into()),
+        phone: Some("\t".into()),
+        city: Some("東京 🗼 𝄞 Zoë".into()),
+        country: Some("\\".into()),
+        tags: vec![
+            "a,b".into(),
+            "\"q\"".into(),
+            "back\\slash".into(),
+            "\\N".into(),
+            String::new(),
+            "tab\there".into(),
+            "line\nbreak".into(),
+            "😀".into(),
+        ],
+        properties: json!({
+            "q": "he said \"hi\"",
+            "path": "C:\\dir\\file",
+            "nested": {"arr": ["\\N", "", null, 1e-7, 0.1, 123456789.123456], "nl": "a\nb\tc\r"},
+            "emoji": "👍🏽 漢字",
+            "": {"\\": "\""}
+        }),
+        created_at: at(123_456),
+    };
+    let empty = NewCustomer {
+        id: Uuid::now_v7(),
+        external_id: Some(String::new()),
+        email: None,
+        first_name: None,
+        last_name: Some(String::new()),
+        full_name: None,
+        phone: None,
+        city: None,
+        country: None,
+        tags: vec![],
+        properties: json!(null),
+        created_at: ts(1969, 12, 31, 23, 59, 59) + chrono::Duration::microseconds(999_999),
+    };
+    let o1 = NewOrder {
+        id: Uuid::now_v7(),
+        external_id: nasty.into(),
+        customer_id: Some(weird.id),
+        amount: 0.1,
+        currency: Some(String::new()),
+        status: None,
+        ordered_at: at(1),
+        items: vec![
+            NewOrderItem {
+                product_name: nasty.into(),
+                sku: Some("\\N".into()),
+                category: None,
+                quantity: 1e-7,
+                unit_price: Some(123456789.123456),
+            },
+            NewOrderItem {
+                product_name: String::new(),
+                sku: Some(String::new()),
+                category: Some("カテゴリ\t🍣".into()),
+                quantity: 0.1,
+                unit_price: None,
+            },
+        ],
+    };
+    let o2 = order("\\N", Some(weird.id), 123456789.123456, at(2), vec![]);
+    let e1 = NewEvent {
+        id: Uuid::now_v7(),
+        customer_id: weird.id,
+        event_type: nasty.into(),
+        channel: Some(String::new()),
+        properties: json!("string \"with\" \\ quotes\n"),
+        occurred_at: at(3),
+    };
+    let e2 = NewEvent {
+        id: Uuid::now_v7(),
+        customer_id: weird.id,
+        event_type: "\\N".into(),
+        channel: None,
+        properties: json!({"k": ["\t", "\\t", 1e-7]}),
+        occurred_at: at(4),
+    };
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.insert_customers(o, &[weird.clone(), empty.clone()])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        tx.insert_orders(o, &[o1.clone(), o2.clone()])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        tx.insert_events(o, &[e1.clone(), e2.clone()])
+            .await
+            .unwrap(),
+        2
+    );
+    tx.commit().await.unwrap();
+
+    let expect_customer = |c: &NewCustomer| Customer {
+        id: c.id,
+        organization_id: o,
+        external_id: c.external_id.clone(),
+        email: c.email.clone(),
+        first_name: c.first_name.clone(),
+        last_name: c.last_name.clone(),
+        full_name: c.full_name.clone(),
+        phone: c.phone.clone(),
+        city: c.city.clone(),
+        country: c.country.clone(),
+        tags: c.tags.clone(),
+        properties: c.properties.clone(),
+        created_at: c.created_at,
+        updated_at: c.created_at,
+    };
+    for c in [&weird, &empty] {
+        let got = store.get_customer(o, c.id).await.unwrap().unwrap();
+        assert_eq!(got, expect_customer(c));
+    }
+    // Derived columns, ordered by id (weird was created first).
+    let lower: Vec<Option<String>> =
+        raw_column(&ctx, "SELECT email_lower FROM customers ORDER BY id").await;
+    assert_eq!(
+        lower,
+        vec![Some("ünïcödé,\"quote\"\\@example.com".to_string()), None]
+    );
+    let search: Vec<String> =
+        raw_column(&ctx, "SELECT search_text FROM customers ORDER BY id").await;
+    assert_eq!(
+        search,
+        vec![
+            format!(
+                "ünïcödé,\"quote\"\\@example.com {}  \t",
+                nasty.to_lowercase()
+            ),
+            String::new(),
+        ]
+    );
+
+    let orders = store.orders_for_customer(o, weird.id).await.unwrap();
+    assert_eq!(orders.len(), 2);
+    for (got, want) in orders.iter().zip([&o1, &o2]) {
+        assert_eq!(
+            *got,
+            Order {
+                id: want.id,
+                organization_id: o,
+                external_id: want.external_id.clone(),
+                customer_id: want.customer_id,
+                amount: want.amount,
+                currency: want.currency.clone(),
+                status: want.status.clone(),
+                items: want.items.clone(),
+                ordered_at: want.ordered_at,
+                created_at: got.created_at,
+                updated_at: got.created_at,
+            }
+        );
+    }
+    let names: Vec<String> = raw_column(
+        &ctx,
+        "SELECT product_name FROM order_items ORDER BY quantity",
+    )
+    .await;
+    assert_eq!(names, vec![nasty.to_string(), String::new()]);
+    let skus: Vec<Option<String>> =
+        raw_column(&ctx, "SELECT sku FROM order_items ORDER BY quantity").await;
+    assert_eq!(skus, vec![Some("\\N".to_string()), Some(String::new())]);
+    let categories: Vec<Option<String>> =
+        raw_column(&ctx, "SELECT category FROM order_items ORDER BY quantity").await;
+    assert_eq!(categories, vec![None, Some("カテゴリ\t🍣".to_string())]);
+    let quantities: Vec<f64> =
+        raw_column(&ctx, "SELECT quantity FROM order_items ORDER BY quantity").await;
+    assert_eq!(quantities, vec![1e-7, 0.1]);
+    let prices: Vec<Option<f64>> =
+        raw_column(&ctx, "SELECT unit_price FROM order_items ORDER BY quantity").await;
+    assert_eq!(prices, vec![Some(123456789.123456), None]);
+    let item_times: Vec<DateTime<Utc>> =
+        raw_column(&ctx, "SELECT ordered_at FROM order_items").await;
+    assert_eq!(item_times, vec![o1.ordered_at, o1.ordered_at]);
+
+    let events = store.events_for_customer(o, weird.id).await.unwrap();
+    assert_eq!(events.len(), 2);
+    for (got, want) in events.iter().zip([&e1, &e2]) {
+        assert_eq!(got.id, want.id);
+        assert_eq!(got.event_type, want.event_type);
+        assert_eq!(got.channel, want.channel);
+        assert_eq!(got.properties, want.properties);
+        assert_eq!(got.occurred_at, want.occurred_at);
+    }
+
+    // A duplicate email (other case) among fresh rows is a conflict; the
+    // transaction rolls back and the store stays usable.
+    let mut tx = store.begin().await.unwrap();
+    let fresh = customer(Some("fresh@example.com"), Some("Fresh"));
+    let dup = customer(Some("ÜNÏCÖDÉ,\"QUOTE\"\\@example.com"), None);
+    match tx.insert_customers(o, &[fresh.clone(), dup]).await {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    tx.rollback().await.unwrap();
+    assert_eq!(store.count_customers(o).await.unwrap(), 2);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.insert_customers(o, &[fresh]).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    assert_eq!(store.count_customers(o).await.unwrap(), 3);
+}
+
 /// Throughput check for the importer's target (1,000,000 orders into SQLite
 /// well under 10 s in release). Prints timings; asserts only counts.
 /// Run: `cargo test -p aima-runtime --release --test it -- --ignored --nocapture bulk_throughput`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "throughput measurement; run explicitly"]
 async fn bulk_throughput_sqlite_1m_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(None, dir.path()).await.unwrap();
+    store.migrate().await.unwrap();
+    bulk_throughput(&store, "SQLite").await;
+    store.close().await;
+}
+
+/// The same measurement on PostgreSQL (a fresh database through
+/// `AIMA_TEST_DATABASE_URL`), where the bulk inserts use `COPY`.
+/// Run: `cargo test -p aima-runtime --release --test it -- --ignored --nocapture bulk_throughput_postgres`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "throughput measurement; run explicitly"]
+async fn bulk_throughput_postgres_1m_orders() {
+    aima_runtime::store::testing::with_postgres(|ctx: Ctx| async move {
+        bulk_throughput(&ctx.store, "PostgreSQL").await;
+    })
+    .await;
+}
+
+/// Inserts `AIMA_BULK_ORDERS` (default 1,000,000) orders with one item each
+/// and a tenth as many customers in one transaction; prints timings.
+async fn bulk_throughput(store: &Store, label: &str) {
     let n: usize = std::env::var("AIMA_BULK_ORDERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(None, dir.path()).await.unwrap();
-    store.migrate().await.unwrap();
-    let o = org(&store, "throughput").await;
+    let o = org(store, "throughput").await;
     let customers: Vec<NewCustomer> = (0..n / 10)
         .map(|i| {
             customer(
@@ -1177,7 +1422,7 @@ async fn bulk_throughput_sqlite_1m_orders() {
     tx.commit().await.unwrap();
     let total = start.elapsed();
     eprintln!(
-        "SQLite: {} customers in {:.2?}, {} orders (+{} items) in {:.2?}, total {:.2?}",
+        "{label}: {} customers in {:.2?}, {} orders (+{} items) in {:.2?}, total {:.2?}",
         customers.len(),
         customers_done,
         n,
@@ -1203,5 +1448,4 @@ async fn bulk_throughput_sqlite_1m_orders() {
         months.len(),
         t.elapsed()
     );
-    store.close().await;
 }
