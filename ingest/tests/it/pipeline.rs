@@ -27,6 +27,7 @@ store_tests!(
     mapping_overrides_apply,
     customer_ids_are_the_strongest_identity,
     uci_online_retail_workbook_imports,
+    concurrent_imports_both_succeed,
 );
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -480,4 +481,19 @@ async fn uci_online_retail_workbook_imports(ctx: Ctx) {
     assert!((total - 706_922.421).abs() < 0.01, "{total}");
     let orders: i64 = months.iter().map(|(_, _, n)| n).sum();
     assert_eq!(orders, 13_199);
+}
+
+async fn concurrent_imports_both_succeed(ctx: Ctx) {
+    let store = ctx.store.clone();
+    let a = org(&store, "a").await;
+    let b = org(&store, "b").await;
+    let path = fixture("shopify_line_items.csv");
+    let options = ImportOptions::default();
+    let (mut quiet_a, mut quiet_b) = (|_: u64, _: u64| {}, |_: u64, _: u64| {});
+    let (left, right) = tokio::join!(
+        pipeline::import(&store, a, &path, &options, &mut quiet_a),
+        pipeline::import(&store, b, &path, &options, &mut quiet_b),
+    );
+    assert_eq!(left.expect("first import").orders_created, 3);
+    assert_eq!(right.expect("second import").orders_created, 3);
 }

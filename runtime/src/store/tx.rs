@@ -355,7 +355,14 @@ impl StoreTx {
     pub(super) async fn begin(pool: &Pool) -> Result<StoreTx, StoreError> {
         let op = "begin a transaction";
         let inner = match pool {
-            Pool::Sqlite(p) => TxInner::Sqlite(p.begin().await.map_err(StoreError::db(op))?),
+            // IMMEDIATE takes SQLite's write lock up front, so a second writer
+            // waits (busy timeout) at BEGIN instead of failing mid-transaction
+            // when its read lock cannot be upgraded.
+            Pool::Sqlite(p) => TxInner::Sqlite(
+                p.begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(StoreError::db(op))?,
+            ),
             Pool::Postgres(p) => TxInner::Postgres(p.begin().await.map_err(StoreError::db(op))?),
         };
         Ok(StoreTx { inner })
