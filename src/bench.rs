@@ -127,17 +127,18 @@ async fn aima_import(store: &Store, csv: &Path, rows: u64) -> Result<f64> {
     Ok(secs)
 }
 
-fn report(label: &str, rows: u64, secs: f64, baseline: Option<f64>) {
+fn report(label: &str, rows: u64, secs: f64, baseline: Option<f64>) -> std::io::Result<()> {
     let rate = rows as f64 / secs;
     match baseline {
-        None => println!("  {label:<22} {secs:>8.2} s {rate:>12.0} rows/s   (baseline)"),
+        None => outln!("  {label:<22} {secs:>8.2} s {rate:>12.0} rows/s   (baseline)")?,
         Some(b) => {
             let ratio = rate / (rows as f64 / b);
-            println!(
+            outln!(
                 "  {label:<22} {secs:>8.2} s {rate:>12.0} rows/s   ratio {ratio:.2} of baseline (target >= 0.50)"
-            );
+            )?;
         }
     }
+    Ok(())
 }
 
 /// Runs the import benchmark.
@@ -145,14 +146,14 @@ pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let csv = dir.path().join("orders.csv");
     let bytes = generate(&csv, args.rows)?;
-    println!(
+    outln!(
         "import benchmark: {} rows, {:.1} MB CSV, {} customers",
         args.rows,
         bytes as f64 / 1e6,
         (args.rows / 3).max(1)
-    );
+    )?;
 
-    println!("SQLite:");
+    outln!("SQLite:")?;
     let baseline_db = dir.path().join("baseline.db");
     let sqlite_secs = timed_command(
         Command::new("sqlite3")
@@ -160,11 +161,11 @@ pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
             .arg(format!(".import --csv {} orders_raw", csv.display())),
     )
     .context("the baseline needs the sqlite3 command-line tool")?;
-    report("sqlite3 .import", args.rows, sqlite_secs, None);
+    report("sqlite3 .import", args.rows, sqlite_secs, None)?;
     let store = Store::open(None, &dir.path().join("aima")).await?;
     store.migrate().await?;
     let secs = aima_import(&store, &csv, args.rows).await?;
-    report("aima import (SQLite)", args.rows, secs, Some(sqlite_secs));
+    report("aima import (SQLite)", args.rows, secs, Some(sqlite_secs))?;
     store.close().await;
 
     let pg = args
@@ -172,9 +173,9 @@ pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
         .clone()
         .or_else(|| std::env::var("AIMA_TEST_DATABASE_URL").ok());
     match pg {
-        None => println!("PostgreSQL: skipped (pass --postgres URL or set AIMA_TEST_DATABASE_URL)"),
+        None => outln!("PostgreSQL: skipped (pass --postgres URL or set AIMA_TEST_DATABASE_URL)")?,
         Some(admin) => {
-            println!("PostgreSQL:");
+            outln!("PostgreSQL:")?;
             let suffix = std::process::id();
             let base_db = format!("aima_bench_copy_{suffix}");
             let aima_db = format!("aima_bench_{suffix}");
@@ -201,11 +202,11 @@ pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
                     &base_url,
                     &format!("\\copy orders_raw FROM '{}' WITH (FORMAT csv, HEADER true)", csv.display()),
                 )?;
-                report("psql \\copy", args.rows, copy_secs, None);
+                report("psql \\copy", args.rows, copy_secs, None)?;
                 let store = Store::open(Some(&url_with_database(&admin, &aima_db)), dir.path()).await?;
                 store.migrate().await?;
                 let secs = aima_import(&store, &csv, args.rows).await?;
-                report("aima import (Postgres)", args.rows, secs, Some(copy_secs));
+                report("aima import (Postgres)", args.rows, secs, Some(copy_secs))?;
                 store.close().await;
                 Ok::<_, anyhow::Error>(())
             }
@@ -216,7 +217,7 @@ pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
         }
     }
     if let Some(mib) = peak_rss_mib() {
-        println!("peak memory of aima (VmHWM): {mib:.0} MiB (target < 500 MiB)");
+        outln!("peak memory of aima (VmHWM): {mib:.0} MiB (target < 500 MiB)")?;
     }
     Ok(())
 }

@@ -2,6 +2,23 @@
 //! platform. Subcommands: `demo`, `import`, `migrate`, `serve`, `config`,
 //! `orgs`, `bench`. Errors go to stderr with a non-zero exit status.
 
+/// `println!` that returns the write error instead of panicking, so a
+/// closed pipe (`aima ... | head`) ends the command quietly.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)
+    }};
+}
+
 mod bench;
 mod cli;
 
@@ -31,11 +48,18 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` is stdout's reader having gone away.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -45,18 +69,18 @@ async fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Config => {
-            println!("{}", toml_of(&config)?);
-            println!("# Settings (file key | environment variable):\n");
-            print!("{}", Config::markdown_table());
+            outln!("{}", toml_of(&config)?)?;
+            outln!("# Settings (file key | environment variable):\n")?;
+            out!("{}", Config::markdown_table())?;
             Ok(())
         }
         Command::Migrate => {
             let store = open_store(&config).await?;
-            println!(
+            outln!(
                 "migrations applied ({:?} at {})",
                 store.backend(),
                 describe_db(&config)
-            );
+            )?;
             Ok(())
         }
         Command::Serve { bind } => {
@@ -74,10 +98,11 @@ async fn run(cli: Cli) -> Result<()> {
             for org in store.list_organizations().await? {
                 let customers = store.count_customers(org.id).await?;
                 let orders = store.count_orders(org.id).await?;
-                println!(
+                outln!(
                     "{}\t{}\t{customers} customers\t{orders} orders",
-                    org.slug, org.name
-                );
+                    org.slug,
+                    org.name
+                )?;
             }
             Ok(())
         }
@@ -206,8 +231,8 @@ async fn import(config: &Config, args: cli::ImportArgs) -> Result<()> {
     if args.preview {
         let preview = pipeline::preview(&store, org_id, &path, &options).await?;
         match args.format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&preview)?),
-            Format::Text => print_preview(&args.source, &preview),
+            Format::Json => outln!("{}", serde_json::to_string_pretty(&preview)?)?,
+            Format::Text => print_preview(&args.source, &preview)?,
         }
         return Ok(());
     }
@@ -220,9 +245,9 @@ async fn import(config: &Config, args: cli::ImportArgs) -> Result<()> {
     bar.finish_and_clear();
     let report = report.with_context(|| format!("importing {}", args.source))?;
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?)?,
         Format::Text => {
-            println!(
+            outln!(
                 "imported {}: {} customers created, {} updated; {} orders created, {} updated; {} rows rejected",
                 args.source,
                 report.customers_created,
@@ -230,64 +255,67 @@ async fn import(config: &Config, args: cli::ImportArgs) -> Result<()> {
                 report.orders_created,
                 report.orders_updated,
                 report.rows_rejected.len()
-            );
+            )?;
             for r in report.rows_rejected.iter().take(20) {
-                println!("  row {}: {}", r.row, r.reason);
+                outln!("  row {}: {}", r.row, r.reason)?;
             }
             if report.rows_rejected.len() > 20 {
-                println!(
+                outln!(
                     "  ... and {} more (use --format json for all)",
                     report.rows_rejected.len() - 20
-                );
+                )?;
             }
         }
     }
     Ok(())
 }
 
-fn print_preview(source: &str, p: &pipeline::Preview) {
-    println!("{source}: {} data rows", p.rows);
-    println!(
+fn print_preview(source: &str, p: &pipeline::Preview) -> std::io::Result<()> {
+    outln!("{source}: {} data rows", p.rows)?;
+    outln!(
         "{:<32} {:<14} {:>10}  samples",
-        "column", "field", "confidence"
-    );
+        "column",
+        "field",
+        "confidence"
+    )?;
     for c in &p.columns {
-        println!(
+        outln!(
             "{:<32} {:<14} {:>10.2}  {}",
             c.header,
             c.field.map(|f| f.as_str()).unwrap_or("-"),
             c.confidence,
             c.samples.join(" | ")
-        );
+        )?;
     }
     if let Some(order) = p.date_order {
-        println!("dates read as {order}");
+        outln!("dates read as {order}")?;
     }
-    println!(
+    outln!(
         "would write: {} customers created, {} updated; {} orders created, {} updated; {} rows rejected",
         p.customers_created,
         p.customers_updated,
         p.orders_created,
         p.orders_updated,
         p.rows_rejected
-    );
+    )?;
     for problem in &p.problems {
         match problem.row {
-            Some(row) => println!("  row {row}: {}", problem.message),
-            None => println!("  {}", problem.message),
+            Some(row) => outln!("  row {row}: {}", problem.message)?,
+            None => outln!("  {}", problem.message)?,
         }
     }
+    Ok(())
 }
 
 async fn demo(config: &Config, slug: &str, seed: u64) -> Result<()> {
     let store = open_store(config).await?;
     let (org, created) = store.ensure_organization(slug, "AIMA demo store").await?;
     if !created && store.count_orders(org.id).await? > 0 {
-        println!("demo organization '{slug}' is already loaded");
+        outln!("demo organization '{slug}' is already loaded")?;
     } else {
         let started = std::time::Instant::now();
         let summary = aima_ingest::demo_install::install(&store, org.id, seed).await?;
-        println!(
+        outln!(
             "loaded demo organization '{slug}' in {:.1?}: {} customers, {} orders, {} events, {} channel-spend rows \
              (transactions: CDNOW 1997-98; names, contacts, items, events and spend: synthetic, seed {seed})",
             started.elapsed(),
@@ -295,10 +323,10 @@ async fn demo(config: &Config, slug: &str, seed: u64) -> Result<()> {
             summary.orders,
             summary.events,
             summary.spend_rows
-        );
+        )?;
     }
     report_demo(&store, org.id).await?;
-    println!("Data: {}", describe_db(config));
+    outln!("Data: {}", describe_db(config))?;
     Ok(())
 }
 
@@ -307,33 +335,35 @@ async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
     use aima_runtime::store::Period;
     let customers = store.count_customers(org).await?;
     let orders = store.count_orders(org).await?;
-    println!("\n{customers} customers, {orders} orders");
+    outln!("\n{customers} customers, {orders} orders")?;
     // Every order the store can hold (years 1900-2199).
     let from =
         chrono::DateTime::<chrono::Utc>::from_timestamp(-2_208_988_800, 0).context("date")?;
     let to = chrono::DateTime::<chrono::Utc>::from_timestamp(7_258_118_400, 0).context("date")?;
-    println!("\nRevenue by month:");
+    outln!("\nRevenue by month:")?;
     for (month, revenue, n) in store
         .revenue_by_period(org, from, to, Period::Month)
         .await?
     {
-        println!(
+        outln!(
             "  {}  {:>12.2}  {:>6} orders",
             month.format("%Y-%m"),
             revenue,
             n
-        );
+        )?;
     }
-    println!("\nTop products:");
+    outln!("\nTop products:")?;
     for p in store.top_products(org, from, to, 5).await? {
-        println!(
+        outln!(
             "  {:<50} {:>8.0} units {:>12.2}",
-            p.product_name, p.quantity, p.revenue
-        );
+            p.product_name,
+            p.quantity,
+            p.revenue
+        )?;
     }
-    println!(
+    outln!(
         "\nAnalyses: segmentation, churn/CLV, attribution and the planner are not built yet \
          (issues 3-6); nothing here is estimated."
-    );
+    )?;
     Ok(())
 }

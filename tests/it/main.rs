@@ -295,3 +295,20 @@ fn demo_loads_real_transactions_once() {
         "{text}"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("aima"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("config")
+        .stdout(writer)
+        .output()
+        .expect("run");
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
