@@ -312,3 +312,14 @@ fn a_closed_stdout_ends_quietly() {
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn readme_configuration_table_matches_the_settings() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let table = aima_runtime::config::Config::markdown_table();
+    assert!(
+        readme.contains(&table),
+        "README's configuration table is stale; paste the output of `aima config`:\n{table}"
+    );
+}
