@@ -50,10 +50,27 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes joined by ": ", leaving out a cause whose text
+/// the message before it already contains (our error types name their
+/// source in their own message).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// Whether `e` is stdout's reader having gone away.
@@ -188,23 +205,6 @@ fn progress_bar(label: &str) -> ProgressBar {
 
 async fn import(config: &Config, args: cli::ImportArgs) -> Result<()> {
     let store = open_store(config).await?;
-    // A preview writes nothing: an organization that does not exist yet is
-    // previewed as empty rather than created.
-    let org_id = if args.preview {
-        match args.org.as_deref() {
-            Some(slug) => store.organization_by_slug(slug).await?.map(|o| o.id),
-            None => match resolve_org(&store, config, None, false).await {
-                Ok(org) => Some(org.id),
-                Err(_) if store.list_organizations().await?.is_empty() => None,
-                Err(e) => return Err(e),
-            },
-        }
-        .unwrap_or_else(uuid::Uuid::nil)
-    } else {
-        resolve_org(&store, config, args.org.as_deref(), true)
-            .await?
-            .id
-    };
     // A URL is downloaded to a temporary file first; the file is read twice.
     let download;
     let path: PathBuf = if args.source.starts_with("http://") || args.source.starts_with("https://")
@@ -219,6 +219,29 @@ async fn import(config: &Config, args: cli::ImportArgs) -> Result<()> {
         download.path().to_path_buf()
     } else {
         PathBuf::from(&args.source)
+    };
+    // A preview writes nothing: an organization that does not exist yet is
+    // previewed as empty rather than created. An import that fails removes
+    // the organization it created, so nothing is left half-written.
+    let mut new_org = None;
+    let org_id = if args.preview {
+        match args.org.as_deref() {
+            Some(slug) => store.organization_by_slug(slug).await?.map(|o| o.id),
+            None => match resolve_org(&store, config, None, false).await {
+                Ok(org) => Some(org.id),
+                Err(_) if store.list_organizations().await?.is_empty() => None,
+                Err(e) => return Err(e),
+            },
+        }
+        .unwrap_or_else(uuid::Uuid::nil)
+    } else {
+        let existed = match args.org.as_deref() {
+            Some(slug) => store.organization_by_slug(slug).await?.is_some(),
+            None => !store.list_organizations().await?.is_empty(),
+        };
+        let org = resolve_org(&store, config, args.org.as_deref(), true).await?;
+        new_org = (!existed).then_some(org.id);
+        org.id
     };
     let options = ImportOptions {
         strict: args.strict,
@@ -243,6 +266,9 @@ async fn import(config: &Config, args: cli::ImportArgs) -> Result<()> {
     };
     let report = pipeline::import(&store, org_id, &path, &options, &mut on_progress).await;
     bar.finish_and_clear();
+    if let (Err(_), Some(id)) = (&report, new_org) {
+        store.delete_organization(id).await?;
+    }
     let report = report.with_context(|| format!("importing {}", args.source))?;
     match args.format {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&report)?)?,

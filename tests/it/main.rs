@@ -144,9 +144,34 @@ fn strict_import_writes_nothing_when_a_row_is_bad() {
         .args(["orgs", "list"])
         .output()
         .expect("run");
+    // Nothing is written: not even the organization the import created.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "");
+
+    // An existing organization is kept, untouched.
+    aima(dir.path())
+        .args(["import", "--org", "shop"])
+        .arg(fixture("empty.csv"))
+        .output()
+        .expect("run");
+    let ok = aima(dir.path())
+        .args(["import", "--org", "shop"])
+        .arg(fixture("shopify_line_items.csv"))
+        .output()
+        .expect("run");
+    assert!(ok.status.success());
+    let out = aima(dir.path())
+        .args(["import", "--strict", "--org", "shop"])
+        .arg(fixture("shopify_line_items.csv"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let out = aima(dir.path())
+        .args(["orgs", "list"])
+        .output()
+        .expect("run");
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(
-        listing.contains("0 customers") && listing.contains("0 orders"),
+        listing.contains("2 customers") && listing.contains("3 orders"),
         "{listing}"
     );
 }
@@ -168,8 +193,17 @@ fn files_that_are_not_tables_are_refused_by_name() {
         .args(["orgs", "list"])
         .output()
         .expect("run");
-    let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(!listing.contains("1 orders"), "{listing}");
+    // Failed imports leave nothing behind, not even the new organization.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "");
+    // Each cause is said once.
+    let out = aima(dir.path())
+        .arg("import")
+        .arg(dir.path().join("missing.csv"))
+        .output()
+        .expect("run");
+    let err = stderr_of(&out);
+    assert!(err.contains("missing.csv"), "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }
 
 #[test]

@@ -130,4 +130,18 @@ impl Store {
             }),
         }
     }
+
+    /// Deletes an organization and, by cascade, everything it owns
+    /// (customers, orders, events, keys, ...). Returns whether it existed.
+    pub async fn delete_organization(&self, id: Uuid) -> Result<bool, StoreError> {
+        let deleted = dispatch!(self, |pool| {
+            sqlx::query("DELETE FROM organizations WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("delete an organization"))?
+                .rows_affected()
+        });
+        Ok(deleted == 1)
+    }
 }

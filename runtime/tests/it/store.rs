@@ -26,6 +26,7 @@ store_tests!(
     api_keys_lifecycle,
     bulk_insert_chunks,
     awkward_values_round_trip,
+    deleting_an_organization_removes_what_it_owns,
 );
 
 fn ts(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
@@ -1448,4 +1449,28 @@ async fn bulk_throughput(store: &Store, label: &str) {
         months.len(),
         t.elapsed()
     );
+}
+
+async fn deleting_an_organization_removes_what_it_owns(ctx: Ctx) {
+    let store = &ctx.store;
+    let gone = org(store, "gone").await;
+    let kept = org(store, "kept").await;
+    for o in [gone, kept] {
+        let c = customer(Some("a@example.com"), Some("A"));
+        let ord = order(
+            "O-1",
+            Some(c.id),
+            10.0,
+            ts(2024, 1, 1, 0, 0, 0),
+            vec![item("x", 1.0, Some(10.0))],
+        );
+        insert(store, o, &[c], &[ord]).await;
+    }
+    assert!(store.delete_organization(gone).await.unwrap());
+    assert!(!store.delete_organization(gone).await.unwrap());
+    assert!(store.organization_by_slug("gone").await.unwrap().is_none());
+    assert_eq!(store.count_customers(gone).await.unwrap(), 0);
+    assert_eq!(store.count_orders(gone).await.unwrap(), 0);
+    assert_eq!(store.count_customers(kept).await.unwrap(), 1);
+    assert_eq!(store.count_orders(kept).await.unwrap(), 1);
 }
