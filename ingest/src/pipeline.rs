@@ -924,6 +924,21 @@ async fn run(
                 row: rec.row,
                 reason,
             }),
+            // The row that opens an order must date it (continuation lines
+            // may leave the date blank); otherwise it is rejected before its
+            // customer fields are taken, so a bad row writes nothing.
+            Ok(ParsedRow {
+                order_id: Some(ext),
+                ordered_at: None,
+                ..
+            }) if !open.contains_key(&ext) => {
+                report.rows_rejected.push(RejectedRow {
+                    row: rec.row,
+                    reason: format!(
+                        "order '{ext}': order_date is empty and no earlier row of the order was imported"
+                    ),
+                });
+            }
             Ok(row) => {
                 let customer = (!row.customer.is_empty()).then(|| customers.resolve(&row.customer));
                 match row.order_id {

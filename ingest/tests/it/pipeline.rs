@@ -239,11 +239,17 @@ async fn continuation_rows_join_their_order_anywhere(ctx: Ctx) {
         "Order Number,Order Date,Billing Email,Item Name,Quantity,Order Total\n\
          W-1,2024-05-01,ana@example.com,Mug,2,30.00\n\
          W-2,2024-05-01,bo@example.com,Cap,1,12.00\n\
-         W-1,,,Spoon,3,\n",
+         W-1,,,Spoon,3,\n\
+         W-3,,cy@example.com,Hat,1,9.00\n",
     );
     let report = import(store, org, &file).await;
     assert_eq!(report.orders_created, 2, "{report:?}");
-    assert!(report.rows_rejected.is_empty(), "{report:?}");
+    // An order whose first row has no date is rejected, and its customer is
+    // not created from the bad row.
+    let rejected: Vec<u64> = report.rows_rejected.iter().map(|r| r.row).collect();
+    assert_eq!(rejected, vec![5], "{report:?}");
+    assert!(report.rows_rejected[0].reason.contains("W-3"), "{report:?}");
+    assert_eq!(report.customers_created, 2, "{report:?}");
     let ana = customer_by_email(store, org, "ana@example.com").await;
     let orders = orders_of(store, org, ana.id).await;
     assert_eq!(orders.len(), 1);
