@@ -355,12 +355,6 @@ impl Scan {
                 message: p,
             });
         }
-        if self.mapping.has_orders() && !self.mapping.has(Field::OrderDate) {
-            out.push(Problem {
-                row: None,
-                message: "no column is an order date: orders cannot be imported".into(),
-            });
-        }
         for c in &self.columns {
             if c.field.is_some() && c.confidence < 0.5 {
                 out.push(Problem {

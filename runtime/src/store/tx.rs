@@ -92,11 +92,52 @@ impl std::fmt::Debug for StoreTx {
     }
 }
 
-const CUSTOMER_COLUMNS: usize = 16;
-const ORDER_COLUMNS: usize = 11;
-const ITEM_COLUMNS: usize = 9;
-const EVENT_COLUMNS: usize = 7;
-const SPEND_COLUMNS: usize = 7;
+/// Column lists of the bulk-written tables, shared by the COPY (PostgreSQL)
+/// and INSERT (SQLite) statements so the two cannot drift apart.
+macro_rules! customer_columns {
+    () => {
+        "id, organization_id, external_id, email, email_lower, first_name, last_name, full_name, phone, city, country, tags, properties, search_text, created_at, updated_at"
+    };
+}
+macro_rules! order_columns {
+    () => {
+        "id, organization_id, external_id, customer_id, amount, currency, status, items, ordered_at, created_at, updated_at"
+    };
+}
+macro_rules! item_columns {
+    () => {
+        "id, organization_id, order_id, ordered_at, product_name, sku, category, quantity, unit_price"
+    };
+}
+macro_rules! event_columns {
+    () => {
+        "id, organization_id, customer_id, event_type, channel, properties, occurred_at"
+    };
+}
+macro_rules! spend_columns {
+    () => {
+        "id, organization_id, date, channel, spend, impressions, clicks"
+    };
+}
+
+/// The number of columns in a comma-separated column list.
+const fn column_count(list: &str) -> usize {
+    let bytes = list.as_bytes();
+    let (mut n, mut i) = (1, 0);
+    while i < bytes.len() {
+        if bytes[i] == b',' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+const CUSTOMER_COLUMNS: usize = column_count(customer_columns!());
+const ORDER_COLUMNS: usize = column_count(order_columns!());
+const ITEM_COLUMNS: usize = column_count(item_columns!());
+const EVENT_COLUMNS: usize = column_count(event_columns!());
+const SPEND_COLUMNS: usize = column_count(spend_columns!());
 
 /// A fresh uuid v7 for an order line, from the thread-local CSPRNG (cheaper
 /// than `Uuid::now_v7`, which asks the OS for randomness on every call).
@@ -410,9 +451,7 @@ impl StoreTx {
             TxInner::Postgres(t) => {
                 return copy_in(
                     &mut *t,
-                    "COPY customers (id, organization_id, external_id, email, email_lower, \
-                     first_name, last_name, full_name, phone, city, country, tags, properties, \
-                     search_text, created_at, updated_at) FROM STDIN",
+                    concat!("COPY customers (", customer_columns!(), ") FROM STDIN"),
                     customers,
                     move |w, r| {
                         w.uuid(r.id);
@@ -451,9 +490,7 @@ impl StoreTx {
         let sql = |n| {
             values_sql(
                 Backend::Sqlite,
-                "INSERT INTO customers (id, organization_id, external_id, email, email_lower, first_name, \
-                 last_name, full_name, phone, city, country, tags, properties, search_text, \
-                 created_at, updated_at)",
+                concat!("INSERT INTO customers (", customer_columns!(), ")"),
                 CUSTOMER_COLUMNS,
                 n,
                 "",
@@ -566,8 +603,7 @@ impl StoreTx {
             TxInner::Postgres(t) => {
                 copy_in(
                     &mut *t,
-                    "COPY orders (id, organization_id, external_id, customer_id, amount, \
-                     currency, status, items, ordered_at, created_at, updated_at) FROM STDIN",
+                    concat!("COPY orders (", order_columns!(), ") FROM STDIN"),
                     orders,
                     move |w, r| {
                         w.uuid(r.id);
@@ -594,8 +630,7 @@ impl StoreTx {
                 let sql = |n| {
                     values_sql(
                         Backend::Sqlite,
-                        "INSERT INTO orders (id, organization_id, external_id, customer_id, amount, \
-                         currency, status, items, ordered_at, created_at, updated_at)",
+                        concat!("INSERT INTO orders (", order_columns!(), ")"),
                         ORDER_COLUMNS,
                         n,
                         "",
@@ -633,8 +668,7 @@ impl StoreTx {
             TxInner::Postgres(t) => {
                 copy_in(
                     &mut *t,
-                    "COPY order_items (id, organization_id, order_id, ordered_at, \
-                     product_name, sku, category, quantity, unit_price) FROM STDIN",
+                    concat!("COPY order_items (", item_columns!(), ") FROM STDIN"),
                     &rows,
                     move |w, &(o, i)| {
                         w.uuid(line_id());
@@ -662,8 +696,7 @@ impl StoreTx {
         let sql = |n| {
             values_sql(
                 Backend::Sqlite,
-                "INSERT INTO order_items (id, organization_id, order_id, ordered_at, \
-                 product_name, sku, category, quantity, unit_price)",
+                concat!("INSERT INTO order_items (", item_columns!(), ")"),
                 ITEM_COLUMNS,
                 n,
                 "",
@@ -759,8 +792,7 @@ impl StoreTx {
             TxInner::Postgres(t) => {
                 return copy_in(
                     &mut *t,
-                    "COPY customer_events (id, organization_id, customer_id, event_type, \
-                     channel, properties, occurred_at) FROM STDIN",
+                    concat!("COPY customer_events (", event_columns!(), ") FROM STDIN"),
                     events,
                     move |w, r| {
                         w.uuid(r.id);
@@ -784,8 +816,7 @@ impl StoreTx {
         let sql = |n| {
             values_sql(
                 Backend::Sqlite,
-                "INSERT INTO customer_events (id, organization_id, customer_id, event_type, \
-                 channel, properties, occurred_at)",
+                concat!("INSERT INTO customer_events (", event_columns!(), ")"),
                 EVENT_COLUMNS,
                 n,
                 "",
@@ -835,8 +866,7 @@ impl StoreTx {
         let sql = |n| {
             values_sql(
                 backend,
-                "INSERT INTO channel_spend (id, organization_id, date, channel, spend, \
-                 impressions, clicks)",
+                concat!("INSERT INTO channel_spend (", spend_columns!(), ")"),
                 SPEND_COLUMNS,
                 n,
                 "ON CONFLICT (organization_id, date, channel) DO UPDATE SET \
@@ -891,6 +921,20 @@ impl StoreTx {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn column_counts_follow_the_lists() {
+        assert_eq!(
+            [
+                CUSTOMER_COLUMNS,
+                ORDER_COLUMNS,
+                ITEM_COLUMNS,
+                EVENT_COLUMNS,
+                SPEND_COLUMNS
+            ],
+            [16, 11, 9, 7, 7]
+        );
+    }
     use super::*;
     use chrono::TimeZone;
 
