@@ -5,8 +5,14 @@
 //! - [`store`]: the repository layer over SQLite (default) and PostgreSQL
 //!   (sqlx); every query is scoped by organization.
 //!
-//! Supervision, the tool registry, the state graph engine, LLM providers, the
-//! event stream and the vector store adapters land here with issue 3.
+//! - [`registry`]: the tool registry (catalog + handlers, arguments validated
+//!   against each tool's input schema before dispatch).
+//! - [`events`]: the versioned event protocol every client consumes.
+//!
+//! The state graph engine, LLM providers and the vector store adapters land
+//! here with issues 3 and 4.
 
 pub mod config;
+pub mod events;
+pub mod registry;
 pub mod store;
