@@ -9,4 +9,5 @@
 
 mod connectors;
 mod harness;
+mod registry;
 mod store;
