@@ -7,3 +7,5 @@
 //! and is restarted with backoff by a root supervisor.
 //!
 //! Nothing is implemented yet: the actors land with the agent runtime (issue 3).
+
+pub mod data;

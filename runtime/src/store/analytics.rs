@@ -100,6 +100,34 @@ impl Store {
             .map_err(StoreError::db("compute top products"))
         })
     }
+
+    /// Like [`Store::top_products`], but ranked by units sold (then revenue,
+    /// then name).
+    pub async fn top_products_by_quantity(
+        &self,
+        org: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ProductSales>, StoreError> {
+        dispatch!(self, |pool| {
+            sqlx::query_as::<_, ProductSales>(
+                "SELECT product_name, SUM(quantity) AS quantity, \
+                 COALESCE(SUM(quantity * unit_price), 0.0) AS revenue, \
+                 COUNT(DISTINCT order_id) AS orders FROM order_items \
+                 WHERE organization_id = $1 AND ordered_at >= $2 AND ordered_at < $3 \
+                 GROUP BY product_name ORDER BY quantity DESC, revenue DESC, product_name \
+                 LIMIT $4",
+            )
+            .bind(org)
+            .bind(from)
+            .bind(to)
+            .bind(sql_int(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("compute top products by quantity"))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,13 @@
-//! Customer and event reads.
+//! Customer and event reads; customer tags.
 
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Customer, CustomerIdentity, Event, Store, StoreError, dispatch, sql_int};
+use super::{Customer, CustomerIdentity, Event, Pool, Store, StoreError, dispatch, now, sql_int};
+
+/// Most candidates [`Store::customers_by_name`] reads before comparing names.
+const NAME_CANDIDATES: u32 = 500;
 
 /// `SELECT <customer columns> FROM customers <tail>`.
 macro_rules! select_customer {
@@ -165,6 +170,227 @@ impl Store {
             .await
             .map_err(StoreError::db(op)),
         })
+    }
+
+    /// Number of customers of `org` created in `[from, to)` (each bound
+    /// optional) whose country and city equal `country` and `city` when
+    /// given, compared case-insensitively (Unicode-aware, in Rust, so both
+    /// backends agree) after trimming.
+    pub async fn count_customers_filtered(
+        &self,
+        org: Uuid,
+        country: Option<&str>,
+        city: Option<&str>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<i64, StoreError> {
+        // Counts per (country, city) in SQL; the case-insensitive comparison
+        // in Rust (SQLite's lower() only folds ASCII).
+        let groups: Vec<(Option<String>, Option<String>, i64)> = dispatch!(self, |pool| {
+            sqlx::query_as(
+                "SELECT country, city, COUNT(*) FROM customers WHERE organization_id = $1 \
+                 AND ($2 IS NULL OR created_at >= $2) AND ($3 IS NULL OR created_at < $3) \
+                 GROUP BY country, city",
+            )
+            .bind(org)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("count customers by place"))?
+        });
+        let norm = |s: &str| s.trim().to_lowercase();
+        let wanted_country = country.map(norm);
+        let wanted_city = city.map(norm);
+        let matches = |wanted: &Option<String>, have: &Option<String>| match wanted {
+            None => true,
+            Some(w) => have.as_deref().map(norm).as_ref() == Some(w),
+        };
+        Ok(groups
+            .into_iter()
+            .filter(|(c, t, _)| matches(&wanted_country, c) && matches(&wanted_city, t))
+            .map(|(_, _, n)| n)
+            .sum())
+    }
+
+    /// Customers of `org` matching `query` like [`Store::search_customers`]
+    /// (email, names, phone) or whose city contains it (case-insensitive;
+    /// on SQLite only ASCII letters fold in cities), newest first, at most
+    /// `limit`; with the number of all matches.
+    pub async fn search_customers_counted(
+        &self,
+        org: Uuid,
+        query: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<Customer>, i64), StoreError> {
+        let pattern = query
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(|q| format!("%{}%", like_escape(&q.to_lowercase())));
+        let Some(pattern) = pattern else {
+            let rows = self.search_customers(org, None, limit, 0).await?;
+            return Ok((rows, self.count_customers(org).await?));
+        };
+        let op = "search customers";
+        dispatch!(self, |pool| {
+            let rows = sqlx::query_as::<_, Customer>(select_customer!(
+                "WHERE organization_id = $1 AND (search_text LIKE $2 ESCAPE '\\' \
+                 OR lower(city) LIKE $2 ESCAPE '\\') \
+                 ORDER BY created_at DESC, id DESC LIMIT $3"
+            ))
+            .bind(org)
+            .bind(pattern.as_str())
+            .bind(sql_int(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db(op))?;
+            let total: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM customers WHERE organization_id = $1 AND \
+                 (search_text LIKE $2 ESCAPE '\\' OR lower(city) LIKE $2 ESCAPE '\\')",
+            )
+            .bind(org)
+            .bind(pattern.as_str())
+            .fetch_one(pool)
+            .await
+            .map_err(StoreError::db(op))?;
+            Ok((rows, total))
+        })
+    }
+
+    /// The customer of `org` whose e-mail equals `email` case-insensitively
+    /// (after trimming), if any.
+    pub async fn customer_by_email(
+        &self,
+        org: Uuid,
+        email: &str,
+    ) -> Result<Option<Customer>, StoreError> {
+        let email_lower = email.trim().to_lowercase();
+        dispatch!(self, |pool| {
+            sqlx::query_as::<_, Customer>(select_customer!(
+                "WHERE organization_id = $1 AND email_lower = $2"
+            ))
+            .bind(org)
+            .bind(email_lower.as_str())
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db("read a customer by email"))
+        })
+    }
+
+    /// Customers of `org` whose full name, or first and last name joined by a
+    /// space, equals `name` case-insensitively (Unicode-aware) after trimming
+    /// and collapsing whitespace; oldest first. Compares at most the first
+    /// 500 customers whose search text contains the name.
+    pub async fn customers_by_name(
+        &self,
+        org: Uuid,
+        name: &str,
+    ) -> Result<Vec<Customer>, StoreError> {
+        let norm = |s: &str| {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        let wanted = norm(name);
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pattern = format!("%{}%", like_escape(&wanted));
+        let candidates: Vec<Customer> = dispatch!(self, |pool| {
+            sqlx::query_as::<_, Customer>(select_customer!(
+                "WHERE organization_id = $1 AND search_text LIKE $2 ESCAPE '\\' \
+                 ORDER BY created_at, id LIMIT $3"
+            ))
+            .bind(org)
+            .bind(pattern.as_str())
+            .bind(sql_int(NAME_CANDIDATES))
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("read customers by name"))?
+        });
+        Ok(candidates
+            .into_iter()
+            .filter(|c| {
+                let joined = match (&c.first_name, &c.last_name) {
+                    (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                    _ => None,
+                };
+                [c.full_name.as_deref(), joined.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|n| norm(n) == wanted)
+            })
+            .collect())
+    }
+
+    /// Adds `tag` to the tags of customers `ids` of `org` (ids of other
+    /// organizations are ignored) and sets their `updated_at`; a customer that
+    /// already has it is left unchanged. One transaction. Returns
+    /// `(tagged, already_tagged)`.
+    pub async fn add_customer_tag(
+        &self,
+        org: Uuid,
+        ids: &[Uuid],
+        tag: &str,
+    ) -> Result<(u64, u64), StoreError> {
+        let op = "tag customers";
+        let at = now();
+        // Read-modify-write per customer inside one transaction that holds
+        // the rows: SQLite takes its write lock at BEGIN IMMEDIATE,
+        // PostgreSQL locks each row with FOR UPDATE.
+        macro_rules! tag_in {
+            ($tx:ident, $select:literal) => {{
+                let (mut tagged, mut already) = (0u64, 0u64);
+                for id in ids {
+                    let tags: Option<Json<Vec<String>>> = sqlx::query_scalar($select)
+                        .bind(org)
+                        .bind(id)
+                        .fetch_optional(&mut *$tx)
+                        .await
+                        .map_err(StoreError::db(op))?;
+                    let Some(Json(mut tags)) = tags else { continue };
+                    if tags.iter().any(|t| t == tag) {
+                        already += 1;
+                        continue;
+                    }
+                    tags.push(tag.to_string());
+                    sqlx::query(
+                        "UPDATE customers SET tags = $3, updated_at = $4 \
+                         WHERE organization_id = $1 AND id = $2",
+                    )
+                    .bind(org)
+                    .bind(id)
+                    .bind(Json(&tags))
+                    .bind(at)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(StoreError::db(op))?;
+                    tagged += 1;
+                }
+                $tx.commit().await.map_err(StoreError::db(op))?;
+                Ok((tagged, already))
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(StoreError::db(op))?;
+                tag_in!(
+                    tx,
+                    "SELECT tags FROM customers WHERE organization_id = $1 AND id = $2"
+                )
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(StoreError::db(op))?;
+                tag_in!(
+                    tx,
+                    "SELECT tags FROM customers WHERE organization_id = $1 AND id = $2 FOR UPDATE"
+                )
+            }
+        }
     }
 
     /// Behavioral events of customer `customer_id` in `org`, oldest first.
