@@ -57,6 +57,13 @@ pub enum Command {
         #[command(subcommand)]
         command: OrgsCommand,
     },
+    /// The tool catalog the planner and external agents call (no database
+    /// needed).
+    Tools {
+        /// What to do with the catalog.
+        #[command(subcommand)]
+        command: ToolsCommand,
+    },
     /// Benchmarks that print ratios against baselines measured in the same run.
     Bench {
         /// Which benchmark.
@@ -70,6 +77,31 @@ pub enum Command {
 pub enum OrgsCommand {
     /// List organizations with their customer and order counts.
     List,
+}
+
+/// `aima tools` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ToolsCommand {
+    /// Print every tool: name, module, effect, description and arguments, or
+    /// the catalog as OpenAI function definitions (strict mode) or MCP tools.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ToolsFormat::Text)]
+        format: ToolsFormat,
+    },
+}
+
+/// Output format of `aima tools list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToolsFormat {
+    /// For people: one block per tool.
+    Text,
+    /// A JSON array of OpenAI function definitions (strict mode), ready for
+    /// a chat completion's `tools`.
+    Openai,
+    /// A JSON object `{"tools": [...]}` of MCP tool descriptors (a
+    /// `tools/list` result).
+    Mcp,
 }
 
 /// `aima bench` subcommands.

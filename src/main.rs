@@ -1,6 +1,6 @@
 //! `aima`: the one binary of AIMA, a self-hosted marketing intelligence
 //! platform. Subcommands: `demo`, `import`, `migrate`, `serve`, `config`,
-//! `orgs`, `bench`. Errors go to stderr with a non-zero exit status.
+//! `orgs`, `tools`, `bench`. Errors go to stderr with a non-zero exit status.
 
 /// `println!` that returns the write error instead of panicking, so a
 /// closed pipe (`aima ... | head`) ends the command quietly.
@@ -32,7 +32,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{BenchCommand, Cli, Command, Format, OrgsCommand};
+use cli::{BenchCommand, Cli, Command, Format, OrgsCommand, ToolsCommand, ToolsFormat};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -123,12 +123,59 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Tools {
+            command: ToolsCommand::List { format },
+        } => tools_list(format),
         Command::Import(args) => import(&config, args).await,
         Command::Demo { org, seed } => demo(&config, &org, seed).await,
         Command::Bench {
             command: BenchCommand::Import(args),
         } => bench::import(&config, args).await,
     }
+}
+
+/// `aima tools list`: the catalog for people, as OpenAI function
+/// definitions, or as MCP tools.
+fn tools_list(format: ToolsFormat) -> Result<()> {
+    let specs = aima_tools::catalog();
+    match format {
+        ToolsFormat::Openai => {
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&aima_tools::openai_functions(&specs))?
+            )?;
+        }
+        ToolsFormat::Mcp => {
+            let tools = serde_json::json!({ "tools": aima_tools::mcp_tools(&specs) });
+            outln!("{}", serde_json::to_string_pretty(&tools)?)?;
+        }
+        ToolsFormat::Text => {
+            for (i, spec) in specs.iter().enumerate() {
+                if i > 0 {
+                    outln!()?;
+                }
+                let effect = match spec.effect {
+                    aima_tools::Effect::ReadOnly => "read-only",
+                    aima_tools::Effect::SideEffecting => "side-effecting (needs approval)",
+                };
+                outln!("{}  [{}; {effect}]", spec.name, spec.module.title())?;
+                outln!(
+                    "  {}",
+                    aima_tools::describe::first_sentence(&spec.description)
+                )?;
+                let args: Vec<String> = aima_tools::arguments(spec)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                if args.is_empty() {
+                    outln!("  arguments: none")?;
+                } else {
+                    outln!("  arguments: {}", args.join(", "))?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn toml_of(config: &Config) -> Result<String> {

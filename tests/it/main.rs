@@ -357,3 +357,72 @@ fn readme_configuration_table_matches_the_settings() {
         "README's configuration table is stale; paste the output of `aima config`:\n{table}"
     );
 }
+
+#[test]
+fn tools_list_prints_the_catalog_in_three_formats_without_a_database() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let out = aima(&data).args(["tools", "list"]).output().expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("revenue_over_time  [data; read-only]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("arguments: end?: date, granularity?: day|week|month, start?: date"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tag_customers  [data; side-effecting (needs approval)]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("churn_risk  [M6 CLV and churn; read-only]"),
+        "{text}"
+    );
+    assert!(!data.exists(), "no database or data directory is created");
+
+    let out = aima(&data)
+        .args(["tools", "list", "--format", "openai"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let functions = json_of(&out.stdout);
+    let functions = functions.as_array().expect("array");
+    assert_eq!(functions.len(), 13);
+    let revenue = functions
+        .iter()
+        .find(|f| f["function"]["name"] == "revenue_over_time")
+        .expect("revenue_over_time");
+    assert_eq!(revenue["type"], "function");
+    assert_eq!(revenue["function"]["strict"], true);
+    let params = &revenue["function"]["parameters"];
+    assert_eq!(params["additionalProperties"], false);
+    assert_eq!(
+        params["required"],
+        serde_json::json!(["end", "granularity", "start"])
+    );
+
+    let out = aima(&data)
+        .args(["tools", "list", "--format", "mcp"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mcp = json_of(&out.stdout);
+    let tools = mcp["tools"].as_array().expect("tools");
+    assert_eq!(tools.len(), 13);
+    let tag = tools
+        .iter()
+        .find(|t| t["name"] == "tag_customers")
+        .expect("tag_customers");
+    assert_eq!(tag["annotations"]["readOnlyHint"], false);
+    assert_eq!(tag["inputSchema"]["type"], "object");
+    assert_eq!(tag["outputSchema"]["type"], "object");
+
+    let out = aima(&data)
+        .args(["tools", "list", "--format", "yaml"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+}

@@ -12,13 +12,16 @@
 //! - [`modules`]: the tools of the analytics modules M1..M6.
 //! - [`catalog`]: every tool's spec, sorted by name.
 //! - [`openai_functions`], [`mcp_tools`]: the exports.
+//! - [`arguments`]: a tool's arguments in short words.
 
 pub mod data;
+pub mod describe;
 pub mod export;
 pub mod modules;
 pub mod spec;
 pub mod tool;
 
+pub use describe::{Argument, arguments};
 pub use export::{mcp_tools, openai_functions, strict_schema};
 pub use spec::{Effect, Module, ToolSpec};
 pub use tool::{Tool, schema_of};
