@@ -285,9 +285,10 @@ pub struct RevenueBucket {
 pub struct RevenueOverTimeOutput {
     /// The bucket size used.
     pub granularity: Granularity,
-    /// Every period from the first to the last of the range, oldest first,
-    /// including periods without orders (revenue 0). Empty when there are no
-    /// orders and no range was given.
+    /// Every period from the one containing the range's first day (or the
+    /// first order) to the one containing its last day (or the last order),
+    /// oldest first, including periods without orders (revenue 0). Empty when
+    /// an open-ended range holds no orders.
     pub buckets: Vec<RevenueBucket>,
     /// Sum of order amounts over the range.
     pub total_revenue: f64,

@@ -323,3 +323,25 @@ fn nullable_covers_every_shape() {
     assert!(!v.is_valid(&json!({"a": "z", "b": null, "c": null, "d": null, "f": []})));
     assert!(!v.is_valid(&json!({"a": null, "b": null, "c": null, "d": {}, "f": []})));
 }
+
+#[test]
+fn descriptions_are_single_lines() {
+    fn check(v: &Value, tool: &str) {
+        match v {
+            Value::Object(obj) => {
+                for (k, child) in obj {
+                    if let (true, Value::String(text)) = (k == "description", child) {
+                        assert!(!text.contains('\n'), "{tool}: {text:?}");
+                    }
+                    check(child, tool);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| check(i, tool)),
+            _ => {}
+        }
+    }
+    for s in catalog() {
+        check(&s.input_schema, &s.name);
+        check(&s.output_schema, &s.name);
+    }
+}

@@ -48,9 +48,31 @@ pub trait Tool {
 
 /// The JSON Schema (draft 2020-12) of `T`, as a JSON value. Types used in
 /// several places are kept once under `$defs` and referenced with `$ref`.
+/// Descriptions (from doc comments) are joined onto one line.
 pub fn schema_of<T: JsonSchema>() -> Value {
-    SchemaSettings::draft2020_12()
+    let mut schema = SchemaSettings::draft2020_12()
         .into_generator()
         .into_root_schema_for::<T>()
-        .to_value()
+        .to_value();
+    join_descriptions(&mut schema);
+    schema
+}
+
+/// Replaces every string `description` in `v` by its one-line form (doc
+/// comments wrap lines where the text does not).
+fn join_descriptions(v: &mut Value) {
+    match v {
+        Value::Object(obj) => {
+            for (k, child) in obj.iter_mut() {
+                match child {
+                    Value::String(text) if k == "description" => {
+                        *text = crate::describe::one_line(text);
+                    }
+                    _ => join_descriptions(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(join_descriptions),
+        _ => {}
+    }
 }
