@@ -8,5 +8,6 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod connectors;
+mod graph;
 mod harness;
 mod store;
