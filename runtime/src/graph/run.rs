@@ -293,8 +293,10 @@ impl<S> Clone for CompiledGraph<S> {
 }
 
 /// A thread's position, replayed from its checkpoints.
-struct Position {
+struct Position<S> {
     state: Map<String, Value>,
+    /// `state` deserialized, when already known.
+    typed: Option<Arc<S>>,
     step: Option<u64>,
     next: Vec<String>,
     pending_writes: Vec<Write>,
@@ -345,21 +347,21 @@ impl<S: GraphState> CompiledGraph<S> {
                 thread: thread.to_string(),
             });
         }
-        let mut state = match &pos {
-            Some(p) => p.state.clone(),
+        let parent = pos.as_ref().and_then(|p| p.step);
+        let mut state = match pos {
+            Some(p) => p.state,
             None => self.inner.default_state.clone(),
         };
         self.inner.schema.apply(&mut state, INPUT, &input)?;
         let typed: S = from_map(&state)?;
         let next = self.route(START, &typed, &mut Vec::new())?;
-        let step = pos.as_ref().and_then(|p| p.step).map_or(0, |s| s + 1);
+        let step = parent.map_or(0, |s| s + 1);
         let mut delta = Delta::new(DeltaKind::Input);
         delta.writes.push(Write {
             node: INPUT.to_string(),
             update: input,
         });
         delta.next = next.clone();
-        let parent = pos.as_ref().and_then(|p| p.step);
         self.put(org, thread, step, parent, INPUT, delta).await?;
         if let Some(sink) = &options.sink
             && sink.wants(StreamMode::Values)
@@ -371,6 +373,7 @@ impl<S: GraphState> CompiledGraph<S> {
         }
         let pos = Position {
             state,
+            typed: Some(Arc::new(typed)),
             step: Some(step),
             next,
             pending_writes: Vec::new(),
@@ -506,13 +509,13 @@ impl<S: GraphState> CompiledGraph<S> {
         Ok(self.inner.checkpointer.prune(cutoff).await?)
     }
 
-    async fn load(&self, org: Uuid, thread: &str) -> Result<Option<Position>, GraphError> {
+    async fn load(&self, org: Uuid, thread: &str) -> Result<Option<Position<S>>, GraphError> {
         let list = self.inner.checkpointer.list(org, thread).await?;
         self.replay(&list)
     }
 
     /// Replays checkpoints through the reducers.
-    fn replay(&self, list: &[Checkpoint]) -> Result<Option<Position>, GraphError> {
+    fn replay(&self, list: &[Checkpoint]) -> Result<Option<Position<S>>, GraphError> {
         let Some(last) = list.last() else {
             return Ok(None);
         };
@@ -527,6 +530,7 @@ impl<S: GraphState> CompiledGraph<S> {
         }
         Ok(Some(Position {
             state,
+            typed: None,
             step: Some(last.step),
             next: last.delta.next.clone(),
             pending_writes: last.delta.pending_writes.clone(),
@@ -593,7 +597,7 @@ impl<S: GraphState> CompiledGraph<S> {
         &self,
         org: Uuid,
         thread: &str,
-        mut pos: Position,
+        mut pos: Position<S>,
         options: &RunOptions,
     ) -> Result<RunOutcome<S>, GraphError> {
         let limit = options
@@ -604,8 +608,12 @@ impl<S: GraphState> CompiledGraph<S> {
         loop {
             let last_step = pos.step.unwrap_or(0);
             if pos.next.is_empty() {
+                let state = match pos.typed.take() {
+                    Some(typed) => Arc::unwrap_or_clone(typed),
+                    None => from_map(&pos.state)?,
+                };
                 return Ok(RunOutcome::Done {
-                    state: from_map(&pos.state)?,
+                    state,
                     step: last_step,
                 });
             }
@@ -614,7 +622,10 @@ impl<S: GraphState> CompiledGraph<S> {
             }
             supersteps += 1;
             let step = pos.step.map_or(0, |s| s + 1);
-            let typed = Arc::new(from_map::<S>(&pos.state)?);
+            let typed = match pos.typed.take() {
+                Some(typed) => typed,
+                None => Arc::new(from_map::<S>(&pos.state)?),
+            };
             let done: HashMap<String, Update> = pos
                 .pending_writes
                 .iter()
@@ -731,12 +742,13 @@ impl<S: GraphState> CompiledGraph<S> {
                 self.put(org, thread, step, pos.step, INTERRUPT_LABEL, delta)
                     .await?;
                 return Ok(RunOutcome::Interrupted {
-                    state: from_map(&pos.state)?,
+                    state: S::clone(&typed),
                     step,
                     interrupts,
                 });
             }
-            let mut state = pos.state.clone();
+            drop(typed);
+            let mut state = std::mem::take(&mut pos.state);
             let mut replaced: HashMap<&str, &str> = HashMap::new();
             for w in &writes {
                 for key in w.update.keys() {
@@ -773,6 +785,7 @@ impl<S: GraphState> CompiledGraph<S> {
             }
             pos = Position {
                 state,
+                typed: Some(Arc::new(typed)),
                 step: Some(step),
                 next,
                 pending_writes: Vec::new(),

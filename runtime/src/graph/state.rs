@@ -84,7 +84,7 @@ impl From<Map<String, Value>> for Update {
 /// A custom reducer: `(current, update) -> new value`, or a reason the update
 /// is rejected. Must be pure and deterministic: loading a thread replays the
 /// stored updates through it.
-pub type ReducerFn = Arc<dyn Fn(&Value, Value) -> Result<Value, String> + Send + Sync>;
+pub type ReducerFn = Arc<dyn Fn(Value, Value) -> Result<Value, String> + Send + Sync>;
 
 /// How an update to one key combines with the key's current value.
 #[derive(Clone, Default)]
@@ -123,7 +123,7 @@ impl fmt::Debug for Reducer {
 impl Reducer {
     /// A custom reducer from a closure (see [`ReducerFn`]).
     pub fn custom(
-        f: impl Fn(&Value, Value) -> Result<Value, String> + Send + Sync + 'static,
+        f: impl Fn(Value, Value) -> Result<Value, String> + Send + Sync + 'static,
     ) -> Reducer {
         Reducer::Custom(Arc::new(f))
     }
@@ -134,14 +134,14 @@ impl Reducer {
         !matches!(self, Reducer::Replace)
     }
 
-    /// Reduces `update` into `current`; `Err(reason)` when the value shapes
-    /// do not fit the reducer.
-    pub fn apply(&self, current: &Value, update: Value) -> Result<Value, String> {
+    /// Reduces `update` into `current` (consumed, so lists and maps grow in
+    /// place); `Err(reason)` when the value shapes do not fit the reducer.
+    pub fn apply(&self, current: Value, update: Value) -> Result<Value, String> {
         match self {
             Reducer::Replace => Ok(update),
             Reducer::Append => {
                 let mut list = match current {
-                    Value::Array(a) => a.clone(),
+                    Value::Array(a) => a,
                     Value::Null => Vec::new(),
                     other => return Err(format!("append needs a list, the state holds {other}")),
                 };
@@ -153,7 +153,7 @@ impl Reducer {
             }
             Reducer::Merge => {
                 let mut map = match current {
-                    Value::Object(m) => m.clone(),
+                    Value::Object(m) => m,
                     Value::Null => Map::new(),
                     other => return Err(format!("merge needs a map, the state holds {other}")),
                 };
@@ -163,7 +163,7 @@ impl Reducer {
                 }
                 Ok(Value::Object(map))
             }
-            Reducer::Sum => sum(current, &update),
+            Reducer::Sum => sum(&current, &update),
             Reducer::Custom(f) => f(current, update),
         }
     }
@@ -250,7 +250,7 @@ impl StateSchema {
             };
             let next = self
                 .reducer_of(key)
-                .apply(current, value.clone())
+                .apply(std::mem::take(current), value.clone())
                 .map_err(|reason| GraphError::InvalidUpdate {
                     node: node.to_string(),
                     key: key.clone(),
@@ -275,9 +275,9 @@ pub(crate) fn to_map<S: GraphState>(state: &S) -> Result<Map<String, Value>, Gra
     }
 }
 
-/// The typed state of a JSON object.
+/// The typed state of a JSON object (deserialized from a borrow, no copy).
 pub(crate) fn from_map<S: GraphState>(map: &Map<String, Value>) -> Result<S, GraphError> {
-    S::deserialize(Value::Object(map.clone())).map_err(|e| GraphError::StateShape {
+    S::deserialize(map).map_err(|e| GraphError::StateShape {
         reason: format!("the reduced state does not fit the state type: {e}"),
     })
 }
@@ -292,33 +292,33 @@ mod tests {
     #[test]
     fn builtin_reducers() {
         assert_eq!(
-            Reducer::Append.apply(&json!([1]), json!([2, 3])),
+            Reducer::Append.apply(json!([1]), json!([2, 3])),
             Ok(json!([1, 2, 3]))
         );
         assert_eq!(
-            Reducer::Append.apply(&json!(null), json!(4)),
+            Reducer::Append.apply(json!(null), json!(4)),
             Ok(json!([4]))
         );
-        assert!(Reducer::Append.apply(&json!(1), json!(2)).is_err());
+        assert!(Reducer::Append.apply(json!(1), json!(2)).is_err());
         assert_eq!(
-            Reducer::Merge.apply(&json!({"a": 1, "b": 2}), json!({"b": 3, "c": 4})),
+            Reducer::Merge.apply(json!({"a": 1, "b": 2}), json!({"b": 3, "c": 4})),
             Ok(json!({"a": 1, "b": 3, "c": 4}))
         );
-        assert!(Reducer::Merge.apply(&json!({}), json!([1])).is_err());
-        assert_eq!(Reducer::Sum.apply(&json!(2), json!(3)), Ok(json!(5)));
-        assert_eq!(Reducer::Sum.apply(&json!(2), json!(0.5)), Ok(json!(2.5)));
+        assert!(Reducer::Merge.apply(json!({}), json!([1])).is_err());
+        assert_eq!(Reducer::Sum.apply(json!(2), json!(3)), Ok(json!(5)));
+        assert_eq!(Reducer::Sum.apply(json!(2), json!(0.5)), Ok(json!(2.5)));
         assert_eq!(
-            Reducer::Sum.apply(&json!(i64::MAX), json!(1)),
+            Reducer::Sum.apply(json!(i64::MAX), json!(1)),
             Ok(json!(i64::MAX as f64 + 1.0))
         );
-        assert!(Reducer::Sum.apply(&json!("a"), json!(1)).is_err());
+        assert!(Reducer::Sum.apply(json!("a"), json!(1)).is_err());
         assert_eq!(
-            Reducer::Replace.apply(&json!(1), json!("x")),
+            Reducer::Replace.apply(json!(1), json!("x")),
             Ok(json!("x"))
         );
         let max =
             Reducer::custom(|a, b| Ok(json!(a.as_i64().unwrap_or(0).max(b.as_i64().unwrap_or(0)))));
-        assert_eq!(max.apply(&json!(7), json!(3)), Ok(json!(7)));
+        assert_eq!(max.apply(json!(7), json!(3)), Ok(json!(7)));
     }
 
     #[test]
