@@ -187,6 +187,23 @@ impl NodeContext {
         Err(NodeError::Interrupt { payload })
     }
 
+    /// [`NodeContext::interrupt`] with the resume value deserialized into
+    /// `T` (e.g. an approval decision with edited arguments). A value that
+    /// does not fit `T` is [`NodeError::Failed`] (not retryable) naming the
+    /// interrupt.
+    pub fn interrupt_as<T: serde::de::DeserializeOwned>(
+        &self,
+        payload: impl Serialize,
+    ) -> Result<T, NodeError> {
+        let value = self.interrupt(payload)?;
+        serde_json::from_value(value).map_err(|e| {
+            NodeError::fatal(format!(
+                "node {:?}: the resume value does not fit: {e}",
+                self.node
+            ))
+        })
+    }
+
     /// Streams an LLM token ([`StreamMode::Tokens`]).
     pub fn emit_token(&self, token: impl Into<String>) {
         if let Some(sink) = &self.sink

@@ -295,10 +295,7 @@ mod tests {
             Reducer::Append.apply(json!([1]), json!([2, 3])),
             Ok(json!([1, 2, 3]))
         );
-        assert_eq!(
-            Reducer::Append.apply(json!(null), json!(4)),
-            Ok(json!([4]))
-        );
+        assert_eq!(Reducer::Append.apply(json!(null), json!(4)), Ok(json!([4])));
         assert!(Reducer::Append.apply(json!(1), json!(2)).is_err());
         assert_eq!(
             Reducer::Merge.apply(json!({"a": 1, "b": 2}), json!({"b": 3, "c": 4})),
@@ -312,10 +309,7 @@ mod tests {
             Ok(json!(i64::MAX as f64 + 1.0))
         );
         assert!(Reducer::Sum.apply(json!("a"), json!(1)).is_err());
-        assert_eq!(
-            Reducer::Replace.apply(json!(1), json!("x")),
-            Ok(json!("x"))
-        );
+        assert_eq!(Reducer::Replace.apply(json!(1), json!("x")), Ok(json!("x")));
         let max =
             Reducer::custom(|a, b| Ok(json!(a.as_i64().unwrap_or(0).max(b.as_i64().unwrap_or(0)))));
         assert_eq!(max.apply(json!(7), json!(3)), Ok(json!(7)));

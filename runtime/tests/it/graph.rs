@@ -1046,3 +1046,164 @@ async fn graph_step_overhead() {
     println!("sqlite / memory: {:.1}x", per_step[1] / per_step[0]);
     store.close().await;
 }
+
+#[derive(Debug, Deserialize)]
+struct Decision {
+    approved: bool,
+    tag: Option<String>,
+}
+
+#[tokio::test]
+async fn typed_resume_values_carry_edited_arguments() {
+    let mut g = StateGraph::<St>::new(schema());
+    g.add_node(Node::new(
+        "tag",
+        ["answer"],
+        |_s: Arc<St>, ctx| async move {
+            let proposed = "vip";
+            let d: Decision =
+                ctx.interrupt_as(json!({"tool": "tag_customers", "tag": proposed}))?;
+            let answer = match (d.approved, d.tag) {
+                (true, Some(edited)) => format!("tagged {edited}"),
+                (true, None) => format!("tagged {proposed}"),
+                (false, _) => "rejected".to_string(),
+            };
+            Ok(Update::new().set("answer", answer))
+        },
+    ))
+    .add_edge(START, "tag")
+    .add_edge("tag", END);
+    let g = g.compile(memory()).unwrap();
+    let org = Uuid::now_v7();
+    for (thread, resume, expected) in [
+        (
+            "edit",
+            json!({"approved": true, "tag": "gold"}),
+            "tagged gold",
+        ),
+        ("keep", json!({"approved": true}), "tagged vip"),
+        ("no", json!({"approved": false}), "rejected"),
+    ] {
+        let outcome = g
+            .invoke(org, thread, Update::new(), RunOptions::new())
+            .await
+            .unwrap();
+        assert!(matches!(outcome, RunOutcome::Interrupted { .. }));
+        let state = done(
+            g.resume(org, thread, Resume::Value(resume), RunOptions::new())
+                .await
+                .unwrap(),
+        );
+        assert_eq!(state.answer, expected);
+    }
+    g.invoke(org, "bad", Update::new(), RunOptions::new())
+        .await
+        .unwrap();
+    match g
+        .resume(org, "bad", Resume::Value(json!("yes")), RunOptions::new())
+        .await
+    {
+        Err(GraphError::NodeFailed {
+            source:
+                NodeError::Failed {
+                    message,
+                    retryable: false,
+                },
+            ..
+        }) => assert!(message.contains("resume value does not fit"), "{message}"),
+        other => panic!("expected a failed node, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failed_superstep_can_be_continued() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let mut g = StateGraph::<St>::new(schema());
+    g.add_node(logger("first", 1))
+        .add_node(Node::new("second", ["log"], move |_s: Arc<St>, _ctx| {
+            let call = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if call == 0 {
+                    return Err(NodeError::fatal("the service is down"));
+                }
+                Ok(Update::new().set("log", ["second"]))
+            }
+        }))
+        .add_edge(START, "first")
+        .add_edge("first", "second")
+        .add_edge("second", END);
+    let g = g.compile(memory()).unwrap();
+    let org = Uuid::now_v7();
+    assert!(matches!(
+        g.invoke(org, "t", Update::new(), RunOptions::new()).await,
+        Err(GraphError::NodeFailed { ref node, .. }) if node == "second"
+    ));
+    let stuck = g.get_state(org, "t").await.unwrap().unwrap();
+    assert_eq!(stuck.next, ["second"]);
+    assert_eq!(stuck.values.log, ["first"]);
+    let state = done(
+        g.resume(org, "t", Resume::Continue, RunOptions::new())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(state.log, ["first", "second"]);
+    assert_eq!(state.n, 1, "first did not run again");
+    assert!(matches!(
+        g.resume(org, "t", Resume::Continue, RunOptions::new())
+            .await,
+        Err(GraphError::NothingToResume { .. })
+    ));
+}
+
+#[tokio::test]
+async fn concurrent_runs_of_one_thread_do_not_interleave_steps() {
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let calls = Arc::new(AtomicU32::new(0));
+    let (g2, e2, c2) = (gate.clone(), entered.clone(), calls.clone());
+    let mut g = StateGraph::<St>::new(schema());
+    g.add_node(Node::new("work", ["n"], move |_s: Arc<St>, _ctx| {
+        let first = c2.fetch_add(1, Ordering::SeqCst) == 0;
+        let (gate, entered) = (g2.clone(), e2.clone());
+        async move {
+            if first {
+                entered.notify_one();
+                gate.notified().await;
+            }
+            Ok(Update::new().set("n", 1))
+        }
+    }))
+    .add_edge(START, "work")
+    .add_edge("work", END);
+    let g = g.compile(memory()).unwrap();
+    let org = Uuid::now_v7();
+    let slow = {
+        let g = g.clone();
+        tokio::spawn(async move { g.invoke(org, "t", Update::new(), RunOptions::new()).await })
+    };
+    entered.notified().await;
+    // A second run on the same thread overtakes the first.
+    let state = done(
+        g.invoke(org, "t", Update::new(), RunOptions::new())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(state.n, 1);
+    gate.notify_one();
+    assert!(matches!(
+        slow.await.unwrap(),
+        Err(GraphError::Checkpoint {
+            source: aima_runtime::graph::CheckpointError::Conflict { step: 1, .. }
+        })
+    ));
+    let steps: Vec<u64> = g
+        .checkpointer()
+        .list(org, "t")
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.step)
+        .collect();
+    assert_eq!(steps, [0, 1, 2]);
+}
