@@ -187,6 +187,7 @@ pub struct StateGraph<S> {
     routes: HashMap<String, Routes<S>>,
     errors: Vec<GraphError>,
     recursion_limit: u32,
+    compact_after: Option<u64>,
 }
 
 /// Default for the superstep budget of one `invoke`/`resume` call.
@@ -201,6 +202,7 @@ impl<S: GraphState> StateGraph<S> {
             routes: HashMap::new(),
             errors: Vec::new(),
             recursion_limit: DEFAULT_RECURSION_LIMIT,
+            compact_after: None,
         }
     }
 
@@ -306,6 +308,16 @@ impl<S: GraphState> StateGraph<S> {
         self
     }
 
+    /// When a run finishes (reaches END) on a thread holding more than
+    /// `records` checkpoints since its last snapshot, the thread is compacted
+    /// into one snapshot (see [`CompiledGraph::compact`]), so loading a long
+    /// conversation replays at most about `records` + one run's records.
+    /// Off by default (every delta is kept until the thread is pruned).
+    pub fn compact_after(&mut self, records: u64) -> &mut Self {
+        self.compact_after = Some(records);
+        self
+    }
+
     /// Checks the graph and freezes it over `checkpointer`.
     ///
     /// Errors: the first recorded naming mistake; [`GraphError::StateShape`]
@@ -393,6 +405,7 @@ impl<S: GraphState> StateGraph<S> {
             default_state,
             checkpointer,
             recursion_limit: self.recursion_limit,
+            compact_after: self.compact_after,
         }))
     }
 }

@@ -236,3 +236,61 @@ pub enum GraphError {
         source: CheckpointError,
     },
 }
+
+impl GraphError {
+    /// A stable machine-readable code (for the event protocol's
+    /// `error.code`): `graph_invalid`, `state_shape`, `invalid_update`,
+    /// `invalid_route`, `recursion_limit`, `node_timeout`, `node_failed`,
+    /// `node_panicked`, `thread_interrupted`, `nothing_to_resume`,
+    /// `invalid_resume`, `checkpoint_conflict` or `checkpoint`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GraphError::InvalidNodeName { .. }
+            | GraphError::UnknownNode { .. }
+            | GraphError::DuplicateRouter { .. }
+            | GraphError::NoEntry
+            | GraphError::DeadEnd { .. }
+            | GraphError::UndeclaredKey { .. }
+            | GraphError::ConflictingWrites { .. } => "graph_invalid",
+            GraphError::StateShape { .. } => "state_shape",
+            GraphError::UndeclaredWrite { .. }
+            | GraphError::UnknownKey { .. }
+            | GraphError::InvalidUpdate { .. } => "invalid_update",
+            GraphError::InvalidRoute { .. } => "invalid_route",
+            GraphError::RecursionLimit { .. } => "recursion_limit",
+            GraphError::NodeFailed {
+                source: NodeError::Timeout { .. },
+                ..
+            } => "node_timeout",
+            GraphError::NodeFailed { .. } => "node_failed",
+            GraphError::NodePanicked { .. } => "node_panicked",
+            GraphError::ThreadInterrupted { .. } => "thread_interrupted",
+            GraphError::NothingToResume { .. } => "nothing_to_resume",
+            GraphError::InvalidResume { .. } => "invalid_resume",
+            GraphError::Checkpoint {
+                source: CheckpointError::Conflict { .. },
+            } => "checkpoint_conflict",
+            GraphError::Checkpoint { .. } => "checkpoint",
+        }
+    }
+
+    /// Whether running the same request again may succeed: a node failure
+    /// its error marks retryable (or a timeout), a checkpoint conflict, or a
+    /// store failure.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            GraphError::NodeFailed { source, .. } => matches!(
+                source,
+                NodeError::Failed {
+                    retryable: true,
+                    ..
+                } | NodeError::Timeout { .. }
+            ),
+            GraphError::Checkpoint { source } => matches!(
+                source,
+                CheckpointError::Conflict { .. } | CheckpointError::Store { .. }
+            ),
+            _ => false,
+        }
+    }
+}

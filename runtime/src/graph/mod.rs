@@ -40,8 +40,11 @@
 //! A node attempt may be bounded by a timeout ([`NodeError::Timeout`]) and
 //! retried under its [`RetryPolicy`] (attempts, exponential backoff, which
 //! errors). A node that still fails fails the run
-//! ([`GraphError::NodeFailed`]); nothing of that superstep is recorded, and
-//! `resume(.., Resume::Continue)` re-runs it.
+//! ([`GraphError::NodeFailed`]) at once: the superstep's other tasks are
+//! cancelled, nothing of that superstep is recorded, and
+//! `resume(.., Resume::Continue)` re-runs the whole superstep. A new
+//! `invoke` on such a thread drops the pending superstep and starts again
+//! from START with its input.
 //!
 //! # Checkpoints (delta format)
 //!
@@ -92,8 +95,9 @@
 //! [`RunOptions::stream`] sends [`StreamEvent`]s of the chosen
 //! [`StreamMode`]s to a tokio channel: `Updates` (each node's update when it
 //! finishes), `Values` (the full state after the input and each completed
-//! superstep), `Tokens` ([`NodeContext::emit_token`]) and `Custom`
-//! ([`NodeContext::emit_custom`]).
+//! superstep), `Tokens` ([`NodeContext::emit_token`]), `Custom`
+//! ([`NodeContext::emit_custom`]) and `Tasks` (each node's task starting and
+//! ending, with its status).
 //!
 //! # Not built
 //!
@@ -114,6 +118,6 @@ pub use checkpoint::{
 pub use error::{CheckpointError, GraphError, NodeError};
 pub use run::{
     CompiledGraph, INPUT, NodeContext, Resume, RunOptions, RunOutcome, StreamEvent, StreamMode,
-    ThreadState,
+    TaskStatus, ThreadState,
 };
 pub use state::{GraphState, Reducer, ReducerFn, StateSchema, Update};

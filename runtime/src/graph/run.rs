@@ -33,6 +33,21 @@ pub enum StreamMode {
     Tokens,
     /// [`StreamEvent::Custom`]: JSON events nodes emit.
     Custom,
+    /// [`StreamEvent::TaskStarted`] and [`StreamEvent::TaskFinished`]: a
+    /// node's task starting (before its first attempt) and ending.
+    Tasks,
+}
+
+/// How a node's task ended ([`StreamEvent::TaskFinished`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// It returned an update.
+    Done,
+    /// It paused on an interrupt.
+    Interrupted,
+    /// It failed after its retries (the run fails).
+    Failed,
 }
 
 /// One streamed event. `step` is the checkpoint step the superstep will be
@@ -64,6 +79,29 @@ pub enum StreamEvent {
         node: String,
         /// The token text.
         token: String,
+    },
+    /// A node's task is starting (nodes whose writes are pending from an
+    /// interrupted superstep do not start again).
+    TaskStarted {
+        /// Checkpoint step.
+        step: u64,
+        /// The node.
+        node: String,
+    },
+    /// A node's task ended.
+    TaskFinished {
+        /// Checkpoint step.
+        step: u64,
+        /// The node.
+        node: String,
+        /// How it ended.
+        status: TaskStatus,
+        /// Attempts made, for a failed task.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempts: Option<u32>,
+        /// The last error, for a failed task.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// A custom event from a node ([`NodeContext::emit_custom`]).
     Custom {
@@ -292,6 +330,7 @@ pub(crate) struct Inner<S> {
     pub(crate) default_state: Map<String, Value>,
     pub(crate) checkpointer: Arc<dyn Checkpointer>,
     pub(crate) recursion_limit: u32,
+    pub(crate) compact_after: Option<u64>,
 }
 
 /// A checked, runnable graph. Cheap to clone; runs on different threads
@@ -314,6 +353,8 @@ struct Position<S> {
     state: Map<String, Value>,
     /// `state` deserialized, when already known.
     typed: Option<Arc<S>>,
+    /// Checkpoints since (and including) the last snapshot.
+    records: u64,
     step: Option<u64>,
     next: Vec<String>,
     pending_writes: Vec<Write>,
@@ -365,6 +406,7 @@ impl<S: GraphState> CompiledGraph<S> {
             });
         }
         let parent = pos.as_ref().and_then(|p| p.step);
+        let records = pos.as_ref().map_or(0, |p| p.records) + 1;
         let mut state = match pos {
             Some(p) => p.state,
             None => self.inner.default_state.clone(),
@@ -391,6 +433,7 @@ impl<S: GraphState> CompiledGraph<S> {
         let pos = Position {
             state,
             typed: Some(Arc::new(typed)),
+            records,
             step: Some(step),
             next,
             pending_writes: Vec::new(),
@@ -545,9 +588,15 @@ impl<S: GraphState> CompiledGraph<S> {
                 self.inner.schema.apply(&mut state, &w.node, &w.update)?;
             }
         }
+        let since_snapshot = list
+            .iter()
+            .rev()
+            .position(|c| c.delta.kind == DeltaKind::Snapshot)
+            .map_or(list.len(), |i| i + 1);
         Ok(Some(Position {
             state,
             typed: None,
+            records: u64::try_from(since_snapshot).unwrap_or(u64::MAX),
             step: Some(last.step),
             next: last.delta.next.clone(),
             pending_writes: last.delta.pending_writes.clone(),
@@ -625,6 +674,24 @@ impl<S: GraphState> CompiledGraph<S> {
         loop {
             let last_step = pos.step.unwrap_or(0);
             if pos.next.is_empty() {
+                if let Some(limit) = self.inner.compact_after
+                    && pos.records > limit
+                    && let Some(step) = pos.step
+                {
+                    let mut delta = Delta::new(DeltaKind::Snapshot);
+                    delta.snapshot = Some(pos.state.clone());
+                    let snapshot = Checkpoint {
+                        step,
+                        parent_step: None,
+                        label: SNAPSHOT_LABEL.to_string(),
+                        delta,
+                        created_at: Utc::now(),
+                    };
+                    self.inner
+                        .checkpointer
+                        .compact(org, thread, &snapshot)
+                        .await?;
+                }
                 let state = match pos.typed.take() {
                     Some(typed) => Arc::unwrap_or_clone(typed),
                     None => from_map(&pos.state)?,
@@ -672,6 +739,14 @@ impl<S: GraphState> CompiledGraph<S> {
                     interrupts: Arc::new(AtomicUsize::new(0)),
                     sink: options.sink.clone(),
                 };
+                if let Some(sink) = &options.sink
+                    && sink.wants(StreamMode::Tasks)
+                {
+                    sink.send(StreamEvent::TaskStarted {
+                        step,
+                        node: name.clone(),
+                    });
+                }
                 let inner = self.inner.clone();
                 let state = typed.clone();
                 let handle =
@@ -683,13 +758,41 @@ impl<S: GraphState> CompiledGraph<S> {
                 match joined {
                     Ok((id, end)) => {
                         let node = task_nodes.get(&id).cloned().unwrap_or_default();
-                        if let (TaskEnd::Done(update), Some(sink)) = (&end, &options.sink)
-                            && sink.wants(StreamMode::Updates)
-                        {
-                            sink.send(StreamEvent::Updates {
-                                step,
-                                node: node.clone(),
-                                update: update.clone(),
+                        if let Some(sink) = &options.sink {
+                            if let TaskEnd::Done(update) = &end
+                                && sink.wants(StreamMode::Updates)
+                            {
+                                sink.send(StreamEvent::Updates {
+                                    step,
+                                    node: node.clone(),
+                                    update: update.clone(),
+                                });
+                            }
+                            if sink.wants(StreamMode::Tasks) {
+                                let (status, attempts, error) = match &end {
+                                    TaskEnd::Done(_) => (TaskStatus::Done, None, None),
+                                    TaskEnd::Interrupted(..) => {
+                                        (TaskStatus::Interrupted, None, None)
+                                    }
+                                    TaskEnd::Failed(e, n) => {
+                                        (TaskStatus::Failed, Some(*n), Some(e.to_string()))
+                                    }
+                                };
+                                sink.send(StreamEvent::TaskFinished {
+                                    step,
+                                    node: node.clone(),
+                                    status,
+                                    attempts,
+                                    error,
+                                });
+                            }
+                        }
+                        if let TaskEnd::Failed(source, attempts) = end {
+                            // Dropping the JoinSet aborts the superstep's other tasks.
+                            return Err(GraphError::NodeFailed {
+                                node,
+                                attempts,
+                                source,
                             });
                         }
                         ended.insert(node, end);
@@ -803,6 +906,7 @@ impl<S: GraphState> CompiledGraph<S> {
             pos = Position {
                 state,
                 typed: Some(Arc::new(typed)),
+                records: pos.records + 1,
                 step: Some(step),
                 next,
                 pending_writes: Vec::new(),

@@ -335,10 +335,13 @@ async fn conditional_loop_and_recursion_limit() {
     g.recursion_limit(7);
     let g = g.compile(memory()).unwrap();
     let org = Uuid::now_v7();
-    assert!(matches!(
-        g.invoke(org, "t", Update::new(), RunOptions::new()).await,
-        Err(GraphError::RecursionLimit { limit: 7 })
-    ));
+    let err = g
+        .invoke(org, "t", Update::new(), RunOptions::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GraphError::RecursionLimit { limit: 7 }));
+    assert_eq!(err.code(), "recursion_limit");
+    assert!(!err.is_retryable());
     assert!(matches!(
         g.invoke(
             org,
@@ -489,14 +492,19 @@ async fn timeouts_end_slow_attempts() {
         RetryPolicy::default(),
         Some(Duration::from_millis(250)),
     );
+    let err = g
+        .invoke(org, "t", Update::new(), RunOptions::new())
+        .await
+        .unwrap_err();
     assert!(matches!(
-        g.invoke(org, "t", Update::new(), RunOptions::new()).await,
-        Err(GraphError::NodeFailed {
+        err,
+        GraphError::NodeFailed {
             attempts: 1,
             source: NodeError::Timeout { after_ms: 250 },
             ..
-        })
+        }
     ));
+    assert_eq!(err.code(), "node_timeout");
 }
 
 #[tokio::test]
@@ -1206,4 +1214,159 @@ async fn concurrent_runs_of_one_thread_do_not_interleave_steps() {
         .map(|c| c.step)
         .collect();
     assert_eq!(steps, [0, 1, 2]);
+}
+
+#[tokio::test]
+async fn task_events_report_starts_and_ends() {
+    let mut g = StateGraph::<St>::new(schema());
+    g.add_node(logger("ok", 1))
+        .add_node(Node::new(
+            "asks",
+            ["approval"],
+            |_s: Arc<St>, ctx| async move {
+                let v = ctx.interrupt("may I?")?;
+                Ok(Update::new().set("approval", v))
+            },
+        ))
+        .add_edge(START, "ok")
+        .add_edge(START, "asks")
+        .add_edge("ok", END)
+        .add_edge("asks", END);
+    let g = g.compile(memory()).unwrap();
+    let org = Uuid::now_v7();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let outcome = g
+        .invoke(
+            org,
+            "t",
+            Update::new(),
+            RunOptions::new().stream(tx, [StreamMode::Tasks]),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RunOutcome::Interrupted { step: 1, .. }));
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(serde_json::to_value(e).unwrap());
+    }
+    assert_eq!(
+        events[..2],
+        [
+            json!({"mode": "task_started", "step": 1, "node": "ok"}),
+            json!({"mode": "task_started", "step": 1, "node": "asks"}),
+        ]
+    );
+    let mut ends: Vec<Value> = events[2..].to_vec();
+    ends.sort_by_key(|e| e["node"].to_string());
+    assert_eq!(
+        ends,
+        [
+            json!({"mode": "task_finished", "step": 1, "node": "asks", "status": "interrupted"}),
+            json!({"mode": "task_finished", "step": 1, "node": "ok", "status": "done"}),
+        ]
+    );
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let state = done(
+        g.resume(
+            org,
+            "t",
+            Resume::Value(json!(true)),
+            RunOptions::new().stream(tx, [StreamMode::Tasks, StreamMode::Updates]),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(state.n, 1);
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(serde_json::to_value(e).unwrap());
+    }
+    assert_eq!(
+        events,
+        [
+            json!({"mode": "task_started", "step": 2, "node": "asks"}),
+            json!({"mode": "updates", "step": 2, "node": "asks", "update": {"approval": true}}),
+            json!({"mode": "task_finished", "step": 2, "node": "asks", "status": "done"}),
+        ],
+        "only the interrupted node runs again"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_node_cancels_its_siblings() {
+    let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+    let guard = Arc::new(std::sync::Mutex::new(Some(dropped_tx)));
+    let mut g = StateGraph::<St>::new(schema());
+    g.add_node(Node::new("fails", ["log"], |_s: Arc<St>, _ctx| async {
+        Err(NodeError::transient("no"))
+    }))
+    .add_node(Node::new("waits", ["n"], move |_s: Arc<St>, _ctx| {
+        let sender = guard.lock().unwrap().take();
+        async move {
+            // Held until the task is dropped; never completes on its own.
+            let _sender = sender;
+            std::future::pending::<()>().await;
+            Ok(Update::new())
+        }
+    }))
+    .add_edge(START, "fails")
+    .add_edge(START, "waits")
+    .add_edge("fails", END)
+    .add_edge("waits", END);
+    let g = g.compile(memory()).unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        g.invoke(Uuid::now_v7(), "t", Update::new(), RunOptions::new()),
+    )
+    .await
+    .expect("the run ends without waiting for the sibling")
+    .unwrap_err();
+    assert!(matches!(err, GraphError::NodeFailed { ref node, .. } if node == "fails"));
+    assert_eq!(err.code(), "node_failed");
+    assert!(err.is_retryable());
+    assert!(dropped_rx.await.is_err(), "the sibling's task was dropped");
+}
+
+#[tokio::test]
+async fn auto_compaction_bounds_a_thread() {
+    let cp = Arc::new(MemoryCheckpointer::new());
+    let mut g = StateGraph::<St>::new(schema());
+    g.add_node(logger("inc", 1))
+        .add_edge(START, "inc")
+        .add_conditional_edge(
+            "inc",
+            ["inc", END],
+            |s: &St| {
+                if s.n % 3 == 0 { END } else { "inc" }
+            },
+        )
+        .compact_after(5);
+    let g = g.compile(cp.clone()).unwrap();
+    let org = Uuid::now_v7();
+    // Turn 1: input + 3 steps = 4 records, under the bound.
+    done(
+        g.invoke(org, "t", Update::new(), RunOptions::new())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(cp.list(org, "t").await.unwrap().len(), 4);
+    // Turn 2: 8 records > 5: compacted to one snapshot at the last step.
+    let state = done(
+        g.invoke(org, "t", Update::new(), RunOptions::new())
+            .await
+            .unwrap(),
+    );
+    let list = cp.list(org, "t").await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].step, list[0].delta.kind), (7, DeltaKind::Snapshot));
+    assert_eq!(g.get_state(org, "t").await.unwrap().unwrap().values, state);
+    // Turn 3 appends deltas after the snapshot: 1 + 4 = 5 records, kept.
+    let state = done(
+        g.invoke(org, "t", Update::new(), RunOptions::new())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(state.n, 9);
+    assert_eq!(state.log.len(), 9);
+    assert_eq!(cp.list(org, "t").await.unwrap().len(), 5);
 }
