@@ -111,6 +111,15 @@ impl RetryPolicy {
     }
 }
 
+/// A node as a trait object (for nodes that are structs with their own
+/// dependencies); see [`Node::from_handler`].
+#[async_trait::async_trait]
+pub trait NodeHandler<S>: Send + Sync + 'static {
+    /// One attempt of the node: the state as of the start of the superstep,
+    /// the context, and the partial update it writes.
+    async fn run(&self, state: Arc<S>, ctx: NodeContext) -> Result<Update, NodeError>;
+}
+
 /// A node: a name, the state keys it may write, an async function from the
 /// current state to an [`Update`], a retry policy and an optional timeout.
 pub struct Node<S> {
@@ -140,6 +149,23 @@ impl<S: GraphState> Node<S> {
             retry: RetryPolicy::default(),
             timeout: None,
         }
+    }
+
+    /// A node backed by a [`NodeHandler`] (a struct holding its own
+    /// dependencies), writing the state keys `writes`.
+    pub fn from_handler<K>(
+        name: impl Into<String>,
+        writes: K,
+        handler: Arc<dyn NodeHandler<S>>,
+    ) -> Node<S>
+    where
+        K: IntoIterator,
+        K::Item: Into<String>,
+    {
+        Node::new(name, writes, move |state, ctx| {
+            let handler = handler.clone();
+            async move { handler.run(state, ctx).await }
+        })
     }
 
     /// Sets the retry policy (default: one attempt).

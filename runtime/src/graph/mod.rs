@@ -110,7 +110,9 @@ mod error;
 mod run;
 mod state;
 
-pub use builder::{DEFAULT_RECURSION_LIMIT, END, Node, NodeFuture, RetryPolicy, START, StateGraph};
+pub use builder::{
+    DEFAULT_RECURSION_LIMIT, END, Node, NodeFuture, NodeHandler, RetryPolicy, START, StateGraph,
+};
 pub use checkpoint::{
     Checkpoint, Checkpointer, DELTA_VERSION, Delta, DeltaKind, Interrupt, MemoryCheckpointer,
     StoreCheckpointer, Write,

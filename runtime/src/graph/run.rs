@@ -132,7 +132,7 @@ impl Sink {
 }
 
 /// Per-call options of [`CompiledGraph::invoke`] and [`CompiledGraph::resume`].
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     recursion_limit: Option<u32>,
     sink: Option<Arc<Sink>>,
@@ -214,7 +214,7 @@ impl NodeContext {
     /// [`RunOutcome::Interrupted`]; [`CompiledGraph::resume`] re-runs the
     /// node from its start, and this time the call returns the value. Code
     /// before the call therefore runs again on resume: keep side effects
-    /// after it.
+    /// after it. Do not swallow the error (the pause would be lost).
     pub fn interrupt(&self, payload: impl Serialize) -> Result<Value, NodeError> {
         let index = self.interrupts.fetch_add(1, Ordering::SeqCst);
         if let Some(value) = self.resume.get(index) {

@@ -56,6 +56,23 @@ impl Update {
         self
     }
 
+    /// The update made of a struct's serialized fields (a typed update):
+    /// every field it serializes is set, so mark optional fields
+    /// `#[serde(skip_serializing_if = "Option::is_none")]` to leave them out.
+    /// A value that does not serialize to a JSON object is
+    /// [`super::NodeError::Failed`] (not retryable).
+    pub fn from_struct(value: &impl Serialize) -> Result<Update, super::NodeError> {
+        match serde_json::to_value(value) {
+            Ok(Value::Object(map)) => Ok(Update(map)),
+            Ok(other) => Err(super::NodeError::fatal(format!(
+                "an update must serialize to a JSON object, not {other}"
+            ))),
+            Err(e) => Err(super::NodeError::fatal(format!(
+                "the update cannot be serialized: {e}"
+            ))),
+        }
+    }
+
     /// Whether the update sets no key.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

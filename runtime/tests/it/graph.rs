@@ -1370,3 +1370,54 @@ async fn auto_compaction_bounds_a_thread() {
     assert_eq!(state.log.len(), 9);
     assert_eq!(cp.list(org, "t").await.unwrap().len(), 5);
 }
+
+/// A node that is a struct with its own dependencies.
+struct Answerer {
+    prefix: String,
+}
+
+#[derive(Serialize)]
+struct AnswerUpdate {
+    answer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval: Option<Value>,
+}
+
+#[async_trait::async_trait]
+impl aima_runtime::graph::NodeHandler<St> for Answerer {
+    async fn run(
+        &self,
+        state: Arc<St>,
+        _ctx: aima_runtime::graph::NodeContext,
+    ) -> Result<Update, NodeError> {
+        Update::from_struct(&AnswerUpdate {
+            answer: format!("{}{}", self.prefix, state.n),
+            approval: None,
+        })
+    }
+}
+
+#[tokio::test]
+async fn handler_nodes_and_typed_updates() {
+    let mut g = StateGraph::<St>::new(schema());
+    g.add_node(Node::from_handler(
+        "answer",
+        ["answer", "approval"],
+        Arc::new(Answerer {
+            prefix: "n is ".into(),
+        }),
+    ))
+    .add_edge(START, "answer")
+    .add_edge("answer", END);
+    let g = g.compile(memory()).unwrap();
+    let org = Uuid::now_v7();
+    let input = Update::new().set("n", 4).set("approval", json!("kept"));
+    let state = done(g.invoke(org, "t", input, RunOptions::new()).await.unwrap());
+    assert_eq!(state.answer, "n is 4");
+    assert_eq!(
+        state.approval,
+        Some(json!("kept")),
+        "skipped fields are not written"
+    );
+    assert!(Update::from_struct(&[1, 2]).is_err());
+}
