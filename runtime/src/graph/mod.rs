@@ -67,15 +67,24 @@
 //!   its nodes, `pending_writes` holds the updates of those that finished,
 //!   `interrupts` what the others asked, `resume` the resume values given so
 //!   far per node;
-//! - `snapshot`: written by [`CompiledGraph::compact`], which replaces all
+//! - `snapshot`: written by [`CompiledGraph::compact`] (or automatically at
+//!   the end of a run, see [`StateGraph::compact_after`]), which replaces all
 //!   records up to the thread's last step by one record carrying the full
 //!   state (`snapshot`) and the last record's position.
 //!
+//! The row's `step` is the record's number (an interrupted superstep takes
+//! one number for its `interrupt` record and another when it completes);
+//! `parent_step` the previous record's; `node` a label (`__input__`, the
+//! superstep's nodes joined by `,`, `__interrupt__`, `__snapshot__`).
+//! Appending a step that exists fails ([`CheckpointError::Conflict`]): two
+//! concurrent runs of one thread cannot interleave their records.
+//!
 //! Loading a thread replays the records through the reducers (so custom
 //! reducers must be deterministic). Threads resume after a process restart.
-//! [`CompiledGraph::prune`] deletes whole threads whose last record is older
-//! than a cutoff; [`CompiledGraph::compact`] is the other way to bound
-//! storage (one snapshot per thread, later steps appended as deltas).
+//! Storage is bounded two ways: [`CompiledGraph::prune`] deletes whole
+//! threads whose last record is older than a cutoff, and compaction folds a
+//! thread's history into one snapshot (later steps are appended as deltas
+//! again).
 //!
 //! # Interrupts and resume
 //!
