@@ -44,7 +44,11 @@
 //! cancelled, nothing of that superstep is recorded, and
 //! `resume(.., Resume::Continue)` re-runs the whole superstep. A new
 //! `invoke` on such a thread drops the pending superstep and starts again
-//! from START with its input.
+//! from START with its input. Dropping a run's future cancels it the same
+//! way (its node tasks are aborted; the thread keeps its last checkpoint).
+//!
+//! Routers (conditional edges) read the state after the whole superstep has
+//! been merged, not only their own node's update.
 //!
 //! # Checkpoints (delta format)
 //!

@@ -1421,3 +1421,52 @@ async fn handler_nodes_and_typed_updates() {
     );
     assert!(Update::from_struct(&[1, 2]).is_err());
 }
+
+#[tokio::test]
+async fn a_cancelled_run_leaves_the_thread_resumable() {
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let calls = Arc::new(AtomicU32::new(0));
+    let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+    let guard = Arc::new(std::sync::Mutex::new(Some(dropped_tx)));
+    let (e2, c2) = (entered.clone(), calls.clone());
+    let mut g = StateGraph::<St>::new(schema());
+    g.add_node(logger("first", 1))
+        .add_node(Node::new("slow", ["log"], move |_s: Arc<St>, _ctx| {
+            let first = c2.fetch_add(1, Ordering::SeqCst) == 0;
+            let entered = e2.clone();
+            let sender = guard.lock().unwrap().take();
+            async move {
+                if first {
+                    let _sender = sender;
+                    entered.notify_one();
+                    std::future::pending::<()>().await;
+                }
+                Ok(Update::new().set("log", ["slow"]))
+            }
+        }))
+        .add_edge(START, "first")
+        .add_edge("first", "slow")
+        .add_edge("slow", END);
+    let g = g.compile(memory()).unwrap();
+    let org = Uuid::now_v7();
+    let run = {
+        let g = g.clone();
+        tokio::spawn(async move { g.invoke(org, "t", Update::new(), RunOptions::new()).await })
+    };
+    entered.notified().await;
+    run.abort();
+    assert!(run.await.unwrap_err().is_cancelled());
+    assert!(
+        dropped_rx.await.is_err(),
+        "the node's task went with the run"
+    );
+    let stuck = g.get_state(org, "t").await.unwrap().unwrap();
+    assert_eq!(stuck.next, ["slow"]);
+    let state = done(
+        g.resume(org, "t", Resume::Continue, RunOptions::new())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(state.log, ["first", "slow"]);
+    assert_eq!(state.n, 1);
+}
