@@ -16,6 +16,7 @@
 
 mod analytics;
 mod api_keys;
+mod checkpoints;
 mod connectors;
 mod customers;
 mod error;
@@ -42,6 +43,7 @@ use sqlx::sqlite::{
 
 pub use analytics::period_start;
 pub use api_keys::{API_KEY_PREFIX, hash_api_key};
+pub use checkpoints::{GraphCheckpointRow, GraphThreadSummary};
 pub use connectors::CONNECTOR_STATUS_NEW;
 pub use error::StoreError;
 pub use organizations::validate_slug;

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod connectors;
+mod graph;
 mod harness;
 mod registry;
 mod store;
