@@ -76,6 +76,10 @@ impl Handlers {
         self
     }
 
+    // MERGE(data): the data module's handler plugs in through `with_tools`;
+    // the binary and web build their handlers as
+    // `Handlers::new().with_tools(Module::Data, Arc::new(data::DataTools { store }))`.
+
     /// Jobs of `kind` are run by `runner` (inside the actor of
     /// [`JobKind::worker`]).
     pub fn with_job(mut self, kind: JobKind, runner: Arc<dyn JobRunner>) -> Handlers {
@@ -139,7 +143,7 @@ impl std::fmt::Debug for RuntimeOptions {
 /// the ingest actor, the planner's job actor and the scheduler.
 pub struct Runtime {
     supervisor: ActorRef<SupMsg>,
-    supervisor_done: JoinHandle<()>,
+    supervisor_done: Option<JoinHandle<()>>,
     tools: BTreeMap<Module, ActorToolHandler>,
     scheduler: SchedulerHandle,
     ingest: IngestHandle,
@@ -252,7 +256,7 @@ impl Runtime {
         };
         Ok(Runtime {
             supervisor,
-            supervisor_done,
+            supervisor_done: Some(supervisor_done),
             tools,
             scheduler: SchedulerHandle {
                 slot: scheduler_slot,
@@ -341,12 +345,25 @@ impl Runtime {
     /// Stops every actor (calls in flight get `Unavailable`; jobs in flight
     /// stay `running` and are re-queued by the next [`Runtime::start`]) and
     /// waits for the supervisor to end.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self
             .supervisor
             .call(SupMsg::Shutdown, Some(Duration::from_secs(30)))
             .await;
-        let _ = self.supervisor_done.await;
+        if let Some(done) = self.supervisor_done.take() {
+            let _ = done.await;
+        }
+    }
+}
+
+impl Drop for Runtime {
+    /// A runtime dropped without [`Runtime::shutdown`] kills its actors
+    /// (ractor kills a supervisor's children with it) rather than leaving
+    /// them running unreachable.
+    fn drop(&mut self) {
+        if self.supervisor_done.is_some() {
+            self.supervisor.kill();
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aima_runtime::store::{JobStatus, Store};
+use aima_runtime::store::Store;
 use chrono::{DateTime, Utc};
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -208,10 +208,7 @@ impl Scheduler {
                 };
             }
         };
-        if let Some(job) = unfinished
-            .iter()
-            .find(|j| j.organization_id.is_none() && j.status != JobStatus::Succeeded)
-        {
+        if let Some(job) = unfinished.iter().find(|j| j.organization_id.is_none()) {
             return Fired::StillRunning {
                 kind,
                 job_id: job.id,

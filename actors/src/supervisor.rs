@@ -327,7 +327,17 @@ impl Actor for Supervisor {
             shutting_down: false,
         };
         for (child, spec) in args.children {
-            let cell = spec.start(myself.get_cell()).await?;
+            let cell = match spec.start(myself.get_cell()).await {
+                Ok(cell) => cell,
+                Err(e) => {
+                    // Do not leave the children started so far running
+                    // under a supervisor that never started.
+                    for started in state.children.values().filter_map(|c| c.cell.as_ref()) {
+                        started.kill();
+                    }
+                    return Err(e.into());
+                }
+            };
             state.by_actor.insert(cell.get_id(), child);
             state.children.insert(
                 child,

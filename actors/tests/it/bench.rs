@@ -22,9 +22,7 @@ async fn time_calls(handler: &dyn ToolHandler, calls: u32) -> Duration {
     started.elapsed()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: run explicitly with --ignored --nocapture"]
-async fn actor_hop_overhead() {
+async fn actor_hop_overhead(flavor: &str) {
     let (store, _dir) = sqlite_store().await;
     let (tools, _started) = TestTools::new();
     let direct: Arc<dyn ToolHandler> = tools.clone();
@@ -45,9 +43,21 @@ async fn actor_hop_overhead() {
     let per_call = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(calls);
     let (d, a) = (per_call(direct_time), per_call(actor_time));
     println!(
-        "tool call, {calls} sequential calls: direct {d:.2} µs/call, through the actor \
+        "tool call ({flavor} runtime), {calls} sequential calls: direct {d:.2} µs/call, through the actor \
          {a:.2} µs/call, actor hop {:.2} µs (target < 20 µs)",
         a - d
     );
     runtime.shutdown().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "benchmark: run explicitly with --ignored --nocapture"]
+async fn actor_hop_overhead_one_thread() {
+    actor_hop_overhead("one-thread").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly with --ignored --nocapture"]
+async fn actor_hop_overhead_two_threads() {
+    actor_hop_overhead("two-thread").await;
 }
