@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use aima_actors::{
     BackoffPolicy, Handlers, IMPORT_JOB_KIND, JobKind, Runtime, RuntimeEvent, RuntimeOptions,
+    WorkerId,
 };
 use aima_runtime::store::JobStatus;
 use aima_runtime::store::testing::Ctx;
 use aima_runtime::store_tests;
+use aima_tools::Module;
 
 use crate::scheduler::finished;
 use crate::support::{Behaviour, TestRunner, wait_for};
@@ -18,6 +20,7 @@ store_tests!(
     a_job_that_crashes_its_actor_is_rerun_after_the_restart,
     a_job_that_always_crashes_is_failed_after_three_tries,
     jobs_left_by_a_stopped_process_run_at_the_next_start,
+    a_job_accepted_while_its_actor_is_down_runs_when_it_is_back,
 );
 
 fn quick_restarts() -> RuntimeOptions {
@@ -137,5 +140,49 @@ async fn jobs_left_by_a_stopped_process_run_at_the_next_start(ctx: Ctx) {
         import.error.unwrap().contains("nothing was written"),
         "import job error"
     );
+    runtime.shutdown().await;
+}
+
+async fn a_job_accepted_while_its_actor_is_down_runs_when_it_is_back(ctx: Ctx) {
+    let churn = TestRunner::new(Behaviour::Succeed);
+    let runtime = Runtime::start(
+        ctx.store.clone(),
+        Handlers::new().with_job(JobKind::Churn, churn.clone()),
+        RuntimeOptions {
+            // Held down until `restart_now`.
+            backoff: BackoffPolicy {
+                initial: Duration::from_secs(3600),
+                max: Duration::from_secs(3600),
+                reset_after: Duration::from_secs(3600),
+            },
+            ..quick_restarts()
+        },
+    )
+    .await
+    .unwrap();
+    let m6 = WorkerId::Module(Module::M6);
+    let mut events = runtime.subscribe();
+    runtime.actor(m6).await.expect("m6 is up").kill();
+    wait_for(&mut events, |e| match e {
+        RuntimeEvent::ActorDown { actor, .. } if actor == "m6" => Some(()),
+        _ => None,
+    })
+    .await;
+    // Accepted and recorded while nobody can run it.
+    let id = runtime
+        .scheduler()
+        .trigger(JobKind::Churn, None)
+        .await
+        .unwrap();
+    let job = ctx.store.job(id).await.unwrap().unwrap();
+    assert_eq!(job.status, JobStatus::Queued);
+    assert_eq!(churn.runs(), 0);
+
+    runtime.restart_now(m6);
+    assert_eq!(
+        wait_for(&mut events, finished(id)).await,
+        (JobStatus::Succeeded, None)
+    );
+    assert_eq!(churn.runs(), 1);
     runtime.shutdown().await;
 }

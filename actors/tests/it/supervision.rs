@@ -275,3 +275,40 @@ async fn after_shutdown_calls_are_unavailable() {
         other => panic!("expected Unavailable, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_is_supervised_too() {
+    let (store, _dir) = sqlite_store().await;
+    let runtime = Runtime::start(
+        store,
+        Handlers::new(),
+        RuntimeOptions {
+            backoff: BackoffPolicy {
+                initial: Duration::from_millis(5),
+                max: Duration::from_millis(5),
+                reset_after: Duration::from_secs(3600),
+            },
+            ..RuntimeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut events = runtime.subscribe();
+    let scheduler = runtime.scheduler();
+    assert_eq!(scheduler.schedules().await.unwrap().len(), 6);
+    runtime
+        .scheduler_actor()
+        .await
+        .expect("scheduler is up")
+        .kill();
+    wait_for(&mut events, down("scheduler")).await;
+    wait_for(&mut events, restarted("scheduler")).await;
+    let schedules = scheduler.schedules().await.unwrap();
+    assert_eq!(schedules.len(), 6);
+    assert!(
+        schedules
+            .iter()
+            .all(|s| matches!(s.state, aima_actors::ScheduleState::WaitingForModule { .. }))
+    );
+    runtime.shutdown().await;
+}
