@@ -126,6 +126,19 @@ impl Default for RuntimeOptions {
     }
 }
 
+impl RuntimeOptions {
+    /// The same schedules (patterns unchanged) read in `time_zone` instead:
+    /// `0 2 * * *` then means 02:00 there.
+    pub fn with_time_zone(mut self, time_zone: Tz) -> RuntimeOptions {
+        for schedule in &mut self.schedules {
+            if let Ok(moved) = Schedule::new(schedule.kind, &schedule.pattern, time_zone) {
+                *schedule = moved;
+            }
+        }
+        self
+    }
+}
+
 impl std::fmt::Debug for RuntimeOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuntimeOptions")
@@ -160,7 +173,12 @@ impl std::fmt::Debug for Runtime {
 impl Runtime {
     /// Starts every actor. Jobs an earlier process left `running` are first
     /// re-queued (imports among them are marked failed: they cannot be
-    /// re-run); queued jobs then run on their actors.
+    /// re-run); queued jobs then run on their actors. This assumes one AIMA
+    /// process per database: a second one would re-queue the first one's
+    /// running jobs.
+    ///
+    /// Errors: [`RuntimeError::Recover`] when the jobs table cannot be read
+    /// or updated, [`RuntimeError::Spawn`] when an actor does not start.
     pub async fn start(
         store: Store,
         handlers: Handlers,

@@ -273,6 +273,24 @@ mod tests {
     }
 
     #[test]
+    fn moving_schedules_to_another_zone_keeps_their_patterns() {
+        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        let options = crate::RuntimeOptions::default().with_time_zone(tokyo);
+        assert_eq!(options.schedules.len(), 6);
+        let churn = options
+            .schedules
+            .iter()
+            .find(|s| s.kind == JobKind::Churn)
+            .unwrap();
+        assert_eq!(churn.pattern, "0 2 * * *");
+        // 02:00 in Tokyo (UTC+9) is 17:00 UTC the day before.
+        assert_eq!(
+            churn.next_after(utc(2026, 11, 23, 12, 0)),
+            Some(utc(2026, 11, 23, 17, 0))
+        );
+    }
+
+    #[test]
     fn manual_clock_stands_still_until_set() {
         let clock = ManualClock::new(utc(2026, 1, 1, 0, 0));
         assert_eq!(clock.now(), utc(2026, 1, 1, 0, 0));

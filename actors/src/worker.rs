@@ -263,6 +263,10 @@ impl Actor for Worker {
                 args,
                 reply,
             } => {
+                if reply.is_closed() {
+                    // The caller gave up (timed out) while the call waited.
+                    return Ok(());
+                }
                 let tools = self.tools.clone();
                 let id = self.id;
                 self.spawn(&myself, state, format!("tool `{name}`"), async move {
