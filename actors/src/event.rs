@@ -27,6 +27,26 @@ pub enum RuntimeEvent {
         /// failure; reset once an actor stays up).
         failures_in_a_row: u32,
     },
+    /// A job started running (an import, or a queued job claimed by its
+    /// actor).
+    JobStarted {
+        /// The job's id in the jobs table.
+        id: Uuid,
+        /// Its stored kind.
+        kind: String,
+        /// Its organization (`None`: system-wide).
+        organization_id: Option<Uuid>,
+    },
+    /// An import has read `rows_done` of the file's `rows_total` data rows
+    /// (reported every 10,000 rows and at the end of the read).
+    ImportProgress {
+        /// The import's job id.
+        job_id: Uuid,
+        /// Rows read so far.
+        rows_done: u64,
+        /// Data rows in the file.
+        rows_total: u64,
+    },
     /// A job reached a final state (`succeeded` or `failed`).
     JobFinished {
         /// The job's id in the jobs table.

@@ -121,6 +121,11 @@ impl Worker {
                 return self.store_error(format!("claim job {id}"), e.to_string());
             }
         }
+        let _ = self.events.send(RuntimeEvent::JobStarted {
+            id,
+            kind: kind.clone(),
+            organization_id: org,
+        });
         let outcome = match kind.parse::<JobKind>() {
             Ok(k) if k.worker() == self.id => match self.jobs.get(&k) {
                 Some(runner) => runner.run(k, org).await.map_err(|e| e.message),
@@ -184,8 +189,21 @@ impl Worker {
             .map_err(|e| ImportError::Store {
                 message: e.to_string(),
             })?;
+        let _ = self.events.send(RuntimeEvent::JobStarted {
+            id: job_id,
+            kind: IMPORT_JOB_KIND.to_owned(),
+            organization_id: Some(org),
+        });
+        let events = self.events.clone();
+        let mut progress = move |rows_done, rows_total| {
+            let _ = events.send(RuntimeEvent::ImportProgress {
+                job_id,
+                rows_done,
+                rows_total,
+            });
+        };
         let result =
-            aima_ingest::pipeline::import(&self.store, org, &path, &options, &mut |_, _| {}).await;
+            aima_ingest::pipeline::import(&self.store, org, &path, &options, &mut progress).await;
         let outcome = match &result {
             Ok(report) => Ok(serde_json::to_value(report).unwrap_or(Value::Null)),
             Err(e) => Err(e.to_string()),
