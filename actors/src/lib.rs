@@ -1,11 +1,41 @@
 //! Module actors for AIMA.
 //!
-//! One supervised actor per module will live here (M1 customer intelligence,
-//! M2 campaign prediction, M3 content studio, M4 brand monitor, M5 attribution,
-//! M6 CLV and churn, M7 planner), plus the ingest and scheduler actors. Each
-//! owns its module's state, answers tool calls and job messages with a timeout,
-//! and is restarted with backoff by a root supervisor.
+//! A root supervisor (ractor) runs one actor per module ([`Module::ALL`]:
+//! the data module and M1..M6), the ingest actor, the M7 planner's job actor
+//! and the scheduler. A module actor answers its module's tool calls through
+//! the module's [`ToolHandler`] (a module not built yet answers
+//! `NotImplemented`) and runs its jobs through [`JobRunner`]s. Every call has
+//! a timeout. A failed actor is restarted with exponential backoff; calls to
+//! it meanwhile, and calls in flight when it died, fail at once with
+//! `ToolError::Unavailable` ("... restarting; retry"). Accepted jobs are
+//! recorded in the jobs table before they run and are re-run after a restart
+//! (or marked failed) — never silently dropped.
 //!
-//! Nothing is implemented yet: the actors land with the agent runtime (issue 3).
+//! Entry point: [`Runtime::start`], then [`Runtime::registry`] for the tool
+//! registry, [`Runtime::scheduler`] for triggers and schedules,
+//! [`Runtime::ingest`] for imports.
+//!
+//! [`Module::ALL`]: aima_tools::Module::ALL
+//! [`ToolHandler`]: aima_runtime::registry::ToolHandler
 
 pub mod data;
+mod event;
+mod handler;
+mod ingest;
+mod jobs;
+mod runtime;
+mod schedule;
+mod scheduler;
+mod slot;
+mod supervisor;
+mod worker;
+
+pub use event::RuntimeEvent;
+pub use handler::{ActorToolHandler, NotBuilt};
+pub use ingest::{ImportError, IngestHandle};
+pub use jobs::{IMPORT_JOB_KIND, JobFailure, JobKind, JobRunner, UnknownJobKind, WorkerId};
+pub use runtime::{Handlers, Runtime, RuntimeError, RuntimeOptions};
+pub use schedule::{Clock, ManualClock, Schedule, ScheduleError, SystemClock};
+pub use scheduler::{Fired, ScheduleState, ScheduleStatus, SchedulerError, SchedulerHandle};
+pub use supervisor::BackoffPolicy;
+pub use worker::ImportDone;

@@ -37,6 +37,117 @@ impl Store {
         Ok(id)
     }
 
+    /// Records a job accepted but not started yet (status `queued`,
+    /// `started_at` = the acceptance time until [`Store::claim_job`] sets the
+    /// real start) and returns its id. `org` is `None` for a system-wide job.
+    pub async fn enqueue_job(
+        &self,
+        org: Option<Uuid>,
+        kind: &str,
+        trigger: &str,
+    ) -> Result<Uuid, StoreError> {
+        let id = Uuid::now_v7();
+        dispatch!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO jobs (id, organization_id, kind, status, trigger, started_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(org)
+            .bind(kind)
+            .bind(JobStatus::Queued.as_str())
+            .bind(trigger)
+            .bind(now())
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("enqueue a job"))?;
+        });
+        Ok(id)
+    }
+
+    /// Moves job `id` from `queued` to `running` (`started_at` now). Returns
+    /// `false`, changing nothing, when the job is not queued (already claimed,
+    /// finished, or unknown): of several claimants exactly one gets `true`.
+    pub async fn claim_job(&self, id: Uuid) -> Result<bool, StoreError> {
+        let affected = dispatch!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET started_at = $2, status = $3 WHERE id = $1 AND status = $4",
+            )
+            .bind(id)
+            .bind(now())
+            .bind(JobStatus::Running.as_str())
+            .bind(JobStatus::Queued.as_str())
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("claim a job"))?
+            .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// Puts a `running` job back to `queued` (its runner died before it
+    /// finished). Returns `false`, changing nothing, when the job is not
+    /// running.
+    pub async fn requeue_job(&self, id: Uuid) -> Result<bool, StoreError> {
+        let affected = dispatch!(self, |pool| {
+            sqlx::query("UPDATE jobs SET status = $2 WHERE id = $1 AND status = $3")
+                .bind(id)
+                .bind(JobStatus::Queued.as_str())
+                .bind(JobStatus::Running.as_str())
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("requeue a job"))?
+                .rows_affected()
+        });
+        Ok(affected == 1)
+    }
+
+    /// Every job still `queued` or `running` whose kind is one of `kinds`,
+    /// oldest first, across all organizations (system-wide included). For the
+    /// job runtime's own recovery after a restart, never for answering an
+    /// organization's request (use [`Store::list_jobs`]).
+    pub async fn unfinished_jobs(&self, kinds: &[&str]) -> Result<Vec<Job>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (3..kinds.len() + 3)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT id, organization_id, kind, status, trigger, started_at, finished_at, \
+             duration_ms, error, details FROM jobs WHERE status IN ($1, $2) \
+             AND kind IN ({placeholders}) ORDER BY started_at, id"
+        );
+        dispatch!(self, |pool| {
+            let mut query = sqlx::query_as::<_, Job>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(JobStatus::Queued.as_str())
+                .bind(JobStatus::Running.as_str());
+            for kind in kinds {
+                query = query.bind(*kind);
+            }
+            query
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("list unfinished jobs"))
+        })
+    }
+
+    /// Job `id`, if it exists. Crosses organizations: for the job runtime,
+    /// which knows jobs by id only.
+    pub async fn job(&self, id: Uuid) -> Result<Option<Job>, StoreError> {
+        dispatch!(self, |pool| {
+            sqlx::query_as::<_, Job>(
+                "SELECT id, organization_id, kind, status, trigger, started_at, finished_at, \
+                 duration_ms, error, details FROM jobs WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db("read a job"))
+        })
+    }
+
     /// Records the end of job `id`: `Ok(details)` marks it `succeeded` with
     /// those details, `Err(message)` marks it `failed` with that error text.
     /// Sets `finished_at` (now) and `duration_ms`. An unknown id is

@@ -1,0 +1,337 @@
+//! The worker actor: one per module (and one for ingest, one for the planner's
+//! jobs). It answers tool calls through its module's handler and runs jobs,
+//! each in a task it owns: when the actor dies its tasks are aborted, so their
+//! callers' reply ports drop and they hear `Unavailable` at once.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aima_ingest::pipeline::{ImportOptions, ImportReport};
+use aima_runtime::registry::{ToolContext, ToolError, ToolHandler};
+use aima_runtime::store::{JobStatus, Store};
+use futures::FutureExt;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use serde_json::Value;
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::event::RuntimeEvent;
+use crate::jobs::{IMPORT_JOB_KIND, JobKind, JobRunner, WorkerId};
+
+/// A finished import: its job id and what it wrote.
+#[derive(Debug, Clone)]
+pub struct ImportDone {
+    /// The import's row in the jobs table.
+    pub job_id: Uuid,
+    /// What the import wrote.
+    pub report: ImportReport,
+}
+
+/// Messages a worker answers.
+pub(crate) enum WorkerMsg {
+    /// Run tool `name`.
+    Call {
+        ctx: ToolContext,
+        name: String,
+        args: Value,
+        reply: RpcReplyPort<Result<Value, ToolError>>,
+    },
+    /// Run job `id` (queued in the jobs table) if it can still be claimed.
+    RunJob {
+        id: Uuid,
+        kind: String,
+        org: Option<Uuid>,
+    },
+    /// Run every queued job of this worker's kinds (after a (re)start).
+    Recover,
+    /// Import a file (ingest worker only).
+    Import {
+        org: Uuid,
+        path: PathBuf,
+        options: Box<ImportOptions>,
+        trigger: String,
+        reply: RpcReplyPort<Result<ImportDone, crate::ingest::ImportError>>,
+    },
+    /// A task of this actor panicked: the actor fails and is restarted.
+    TaskPanicked { what: String, message: String },
+}
+
+/// The worker actor; cloned by the supervisor for every restart.
+#[derive(Clone)]
+pub(crate) struct Worker {
+    pub(crate) id: WorkerId,
+    pub(crate) tools: Option<Arc<dyn ToolHandler>>,
+    pub(crate) jobs: Arc<BTreeMap<JobKind, Arc<dyn JobRunner>>>,
+    pub(crate) store: Store,
+    pub(crate) events: broadcast::Sender<RuntimeEvent>,
+}
+
+/// A worker's tasks: dropped (and so aborted) with the actor.
+pub(crate) struct WorkerState {
+    tasks: JoinSet<()>,
+}
+
+fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-text payload".to_owned()
+    }
+}
+
+impl Worker {
+    /// Spawns `task` in the actor's task set; a panic in it is reported to
+    /// the actor, which then fails (its state may be corrupt).
+    fn spawn(
+        &self,
+        myself: &ActorRef<WorkerMsg>,
+        state: &mut WorkerState,
+        what: String,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let me = myself.clone();
+        state.tasks.spawn(async move {
+            if let Err(panic) = AssertUnwindSafe(task).catch_unwind().await {
+                let message = panic_text(panic);
+                // The actor may already be gone; then so are its tasks.
+                let _ = me.cast(WorkerMsg::TaskPanicked { what, message });
+            }
+        });
+    }
+
+    fn store_error(&self, context: String, message: String) {
+        let _ = self
+            .events
+            .send(RuntimeEvent::StoreError { context, message });
+    }
+
+    /// Claims job `id` and runs it; records the outcome.
+    async fn run_job(&self, id: Uuid, kind: String, org: Option<Uuid>) {
+        match self.store.claim_job(id).await {
+            Ok(true) => {}
+            Ok(false) => return, // already claimed, or finished
+            Err(e) => {
+                return self.store_error(format!("claim job {id}"), e.to_string());
+            }
+        }
+        let _ = self.events.send(RuntimeEvent::JobStarted {
+            id,
+            kind: kind.clone(),
+            organization_id: org,
+        });
+        let outcome = match kind.parse::<JobKind>() {
+            Ok(k) if k.worker() == self.id => match self.jobs.get(&k) {
+                Some(runner) => runner.run(k, org).await.map_err(|e| e.message),
+                None => Err(format!(
+                    "{} has not been built yet, so `{kind}` cannot run",
+                    self.id.title()
+                )),
+            },
+            _ => Err(format!(
+                "the {} actor does not run `{kind}` jobs",
+                self.id.title()
+            )),
+        };
+        let error = outcome.as_ref().err().cloned();
+        if let Err(e) = self.store.finish_job(id, outcome).await {
+            return self.store_error(format!("finish job {id}"), e.to_string());
+        }
+        let _ = self.events.send(RuntimeEvent::JobFinished {
+            id,
+            kind,
+            organization_id: org,
+            status: if error.is_some() {
+                JobStatus::Failed
+            } else {
+                JobStatus::Succeeded
+            },
+            error,
+        });
+    }
+
+    async fn recover(&self) {
+        let kinds = self.id.job_kinds();
+        let jobs = match self.store.unfinished_jobs(&kinds).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                return self.store_error(
+                    format!("list the {} actor's queued jobs", self.id.name()),
+                    e.to_string(),
+                );
+            }
+        };
+        for job in jobs {
+            if job.status == JobStatus::Queued {
+                self.run_job(job.id, job.kind, job.organization_id).await;
+            }
+        }
+    }
+
+    async fn import(
+        &self,
+        org: Uuid,
+        path: PathBuf,
+        options: ImportOptions,
+        trigger: String,
+    ) -> Result<ImportDone, crate::ingest::ImportError> {
+        use crate::ingest::ImportError;
+        let job_id = self
+            .store
+            .start_job(Some(org), IMPORT_JOB_KIND, &trigger)
+            .await
+            .map_err(|e| ImportError::Store {
+                message: e.to_string(),
+            })?;
+        let _ = self.events.send(RuntimeEvent::JobStarted {
+            id: job_id,
+            kind: IMPORT_JOB_KIND.to_owned(),
+            organization_id: Some(org),
+        });
+        let events = self.events.clone();
+        let mut progress = move |rows_done, rows_total| {
+            let _ = events.send(RuntimeEvent::ImportProgress {
+                job_id,
+                rows_done,
+                rows_total,
+            });
+        };
+        let result =
+            aima_ingest::pipeline::import(&self.store, org, &path, &options, &mut progress).await;
+        let outcome = match &result {
+            Ok(report) => Ok(serde_json::to_value(report).unwrap_or(Value::Null)),
+            Err(e) => Err(e.to_string()),
+        };
+        let error = outcome.as_ref().err().cloned();
+        if let Err(e) = self.store.finish_job(job_id, outcome).await {
+            self.store_error(format!("finish import job {job_id}"), e.to_string());
+        } else {
+            let _ = self.events.send(RuntimeEvent::JobFinished {
+                id: job_id,
+                kind: IMPORT_JOB_KIND.to_owned(),
+                organization_id: Some(org),
+                status: if error.is_some() {
+                    JobStatus::Failed
+                } else {
+                    JobStatus::Succeeded
+                },
+                error,
+            });
+        }
+        result
+            .map(|report| ImportDone { job_id, report })
+            .map_err(|e| ImportError::Import {
+                job_id,
+                message: e.to_string(),
+            })
+    }
+}
+
+/// Runs `call` under the caller's timeout (carried by its reply port), so a
+/// call nobody waits for any more does not keep running.
+async fn with_timeout(
+    tool: &str,
+    timeout: Option<Duration>,
+    call: impl Future<Output = Result<Value, ToolError>>,
+) -> Result<Value, ToolError> {
+    match timeout {
+        Some(after) => tokio::time::timeout(after, call).await.unwrap_or_else(|_| {
+            Err(ToolError::Timeout {
+                tool: tool.to_owned(),
+                after_ms: u64::try_from(after.as_millis()).unwrap_or(u64::MAX),
+            })
+        }),
+        None => call.await,
+    }
+}
+
+impl Actor for Worker {
+    type Msg = WorkerMsg;
+    type State = WorkerState;
+    type Arguments = ();
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<WorkerMsg>,
+        _args: (),
+    ) -> Result<WorkerState, ActorProcessingErr> {
+        Ok(WorkerState {
+            tasks: JoinSet::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<WorkerMsg>,
+        message: WorkerMsg,
+        state: &mut WorkerState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Forget finished tasks (panics were reported by the tasks themselves).
+        while state.tasks.try_join_next().is_some() {}
+        match message {
+            WorkerMsg::Call {
+                ctx,
+                name,
+                args,
+                reply,
+            } => {
+                if reply.is_closed() {
+                    // The caller gave up (timed out) while the call waited.
+                    return Ok(());
+                }
+                let tools = self.tools.clone();
+                let id = self.id;
+                self.spawn(&myself, state, format!("tool `{name}`"), async move {
+                    let timeout = reply.get_timeout();
+                    let result = match tools {
+                        Some(tools) => {
+                            with_timeout(&name, timeout, tools.call(&ctx, &name, args)).await
+                        }
+                        None => Err(ToolError::Failed {
+                            tool: name.clone(),
+                            message: format!("the {} actor answers no tools", id.title()),
+                        }),
+                    };
+                    // The caller may have given up (timeout); nothing to do then.
+                    let _ = reply.send(result);
+                });
+            }
+            WorkerMsg::RunJob { id, kind, org } => {
+                let worker = self.clone();
+                self.spawn(&myself, state, format!("job `{kind}` ({id})"), async move {
+                    worker.run_job(id, kind, org).await;
+                });
+            }
+            WorkerMsg::Recover => {
+                let worker = self.clone();
+                self.spawn(&myself, state, "job recovery".to_owned(), async move {
+                    worker.recover().await;
+                });
+            }
+            WorkerMsg::Import {
+                org,
+                path,
+                options,
+                trigger,
+                reply,
+            } => {
+                let worker = self.clone();
+                let what = format!("import of {}", path.display());
+                self.spawn(&myself, state, what, async move {
+                    let result = worker.import(org, path, *options, trigger).await;
+                    let _ = reply.send(result);
+                });
+            }
+            WorkerMsg::TaskPanicked { what, message } => {
+                return Err(format!("{what} panicked: {message}").into());
+            }
+        }
+        Ok(())
+    }
+}

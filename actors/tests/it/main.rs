@@ -1,0 +1,11 @@
+//! Integration tests of aima-actors: supervision, the scheduler, job
+//! recovery, imports through the ingest actor, and the actor-hop benchmark.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod bench;
+mod ingest;
+mod jobs;
+mod scheduler;
+mod store_jobs;
+mod supervision;
+mod support;
