@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aima_runtime::store::Store;
+use aima_runtime::store::{JobStatus, Store};
 use chrono::{DateTime, Utc};
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -97,7 +97,8 @@ pub enum Fired {
         /// The job kind.
         kind: JobKind,
     },
-    /// Not run: the previous run has not finished.
+    /// Not run: the previous run has not finished (a previous run still
+    /// queued is handed to its worker again).
     StillRunning {
         /// The job kind.
         kind: JobKind,
@@ -185,6 +186,13 @@ impl Scheduler {
             .map_err(|e| SchedulerError::Store {
                 message: e.to_string(),
             })?;
+        self.dispatch(kind, id, org);
+        Ok(id)
+    }
+
+    /// Hands queued job `id` to its worker, if it is up (if not, the worker
+    /// runs it when it is back).
+    fn dispatch(&self, kind: JobKind, id: Uuid, org: Option<Uuid>) {
         if let Some(Ok(worker)) = self.workers.get(&kind.worker()).map(|s| s.get()) {
             let _ = worker.cast(WorkerMsg::RunJob {
                 id,
@@ -192,7 +200,6 @@ impl Scheduler {
                 org,
             });
         }
-        Ok(id)
     }
 
     async fn fire(&self, kind: JobKind) -> Fired {
@@ -209,6 +216,11 @@ impl Scheduler {
             }
         };
         if let Some(job) = unfinished.iter().find(|j| j.organization_id.is_none()) {
+            if job.status == JobStatus::Queued {
+                // Still waiting (its hand-over may have been lost to a store
+                // error): hand it over again; the store's claim runs it once.
+                self.dispatch(kind, job.id, None);
+            }
             return Fired::StillRunning {
                 kind,
                 job_id: job.id,

@@ -179,7 +179,8 @@ struct ChildState {
 pub(crate) struct SupState {
     children: BTreeMap<Child, ChildState>,
     by_actor: HashMap<ActorId, Child>,
-    job_crashes: HashMap<Uuid, u32>,
+    /// Crashes per job of a worker (forgotten once the job is finished).
+    job_crashes: HashMap<Uuid, (WorkerId, u32)>,
     shutting_down: bool,
 }
 
@@ -263,16 +264,21 @@ impl Supervisor {
                 return;
             }
         };
+        // Forget the counts of this worker's jobs that have finished since.
+        state
+            .job_crashes
+            .retain(|id, (w, _)| *w != worker || jobs.iter().any(|j| j.id == *id));
         for job in jobs.into_iter().filter(|j| j.status == JobStatus::Running) {
-            let crashes = state.job_crashes.entry(job.id).or_insert(0);
+            let (_, crashes) = state.job_crashes.entry(job.id).or_insert((worker, 0));
             *crashes += 1;
+            let crashes = *crashes;
             let failure = if job.kind == IMPORT_JOB_KIND {
                 Some(format!(
                     "the {} actor stopped during the import ({reason}); the import is one \
                      transaction, so nothing was written; run it again",
                     worker.title()
                 ))
-            } else if *crashes >= self.max_job_crashes {
+            } else if crashes >= self.max_job_crashes {
                 Some(format!(
                     "the job stopped the {} actor {crashes} times; last: {reason}",
                     worker.title()
