@@ -51,7 +51,7 @@ fn customer(
         city: Some(city.to_string()),
         country: Some(country.to_string()),
         tags: vec![],
-        properties: json!({}),
+        properties: json!({"note": format!("prefers {city} store")}),
         created_at: created,
     }
 }
@@ -310,6 +310,7 @@ async fn customer_profile_resolves_references(ctx: Ctx) {
     )
     .await;
     assert_eq!(out["customer"]["id"], f.anna.to_string());
+    assert_eq!(out["properties"], json!({"note": "prefers Berlin store"}));
     let stats = &out["order_stats"];
     assert_eq!(stats["orders"], 2);
     assert_eq!(stats["total_revenue"], 150.5);
