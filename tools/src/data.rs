@@ -217,8 +217,8 @@ pub struct CustomerProfileOutput {
 impl Tool for CustomerProfile {
     const NAME: &'static str = "customer_profile";
     const DESCRIPTION: &'static str = "Shows one customer (by id, e-mail or full name): contact \
-        details, tags, number of orders, total and average order value, first and last order, \
-        and the latest orders with their products.";
+        details, tags, imported notes and custom fields, number of orders, total and average \
+        order value, first and last order, and the latest orders with their products.";
     const EFFECT: Effect = Effect::ReadOnly;
     const MODULE: Module = Module::Data;
     const EXAMPLES: &'static [&'static str] = &[
