@@ -153,6 +153,17 @@ impl DataTools {
         Ok(CustomerProfileOutput {
             customer: summary(&customer),
             external_id: customer.external_id.clone(),
+            properties: match &customer.properties {
+                Value::Object(map) => map.clone(),
+                Value::Null => serde_json::Map::new(),
+                other => {
+                    // Stored properties are an object by convention; keep any
+                    // other value visible rather than dropping it.
+                    let mut map = serde_json::Map::new();
+                    map.insert("value".to_string(), other.clone());
+                    map
+                }
+            },
             order_stats,
             recent_orders,
         })

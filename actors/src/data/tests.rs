@@ -23,6 +23,7 @@ aima_runtime::store_tests!(
     top_products_rankings,
     import_status_lists_newest_first,
     tag_customers_adds_tags_once,
+    concurrent_tagging_loses_no_tag,
     organizations_see_only_their_own_data,
     bad_arguments_are_refused,
 );
@@ -50,7 +51,7 @@ fn customer(
         city: Some(city.to_string()),
         country: Some(country.to_string()),
         tags: vec![],
-        properties: json!({}),
+        properties: json!({"note": format!("prefers {city} store")}),
         created_at: created,
     }
 }
@@ -309,6 +310,7 @@ async fn customer_profile_resolves_references(ctx: Ctx) {
     )
     .await;
     assert_eq!(out["customer"]["id"], f.anna.to_string());
+    assert_eq!(out["properties"], json!({"note": "prefers Berlin store"}));
     let stats = &out["order_stats"];
     assert_eq!(stats["orders"], 2);
     assert_eq!(stats["total_revenue"], 150.5);
@@ -830,4 +832,41 @@ async fn bad_arguments_are_refused(ctx: Ctx) {
         .unwrap()
         .unwrap();
     assert!(anna.tags.is_empty());
+}
+
+async fn concurrent_tagging_loses_no_tag(ctx: Ctx) {
+    let f = fixture(&ctx.store).await;
+    let r = Arc::new(registry(&ctx.store));
+    // Eight calls at once, each adding its own tag to the same two
+    // customers: every read-modify-write holds its rows, so none is lost.
+    let calls: Vec<_> = (0..8)
+        .map(|i| {
+            let r = r.clone();
+            let (org, anna, ben) = (f.org, f.anna, f.ben);
+            tokio::spawn(async move {
+                call(
+                    &r,
+                    org,
+                    "tag_customers",
+                    json!({"customers": [anna.to_string(), ben.to_string()], "tag": format!("t{i}")}),
+                )
+                .await
+            })
+        })
+        .collect();
+    for c in calls {
+        assert_eq!(c.await.unwrap()["tagged"], 2);
+    }
+    for id in [f.anna, f.ben] {
+        let mut tags = ctx
+            .store
+            .get_customer(f.org, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .tags;
+        tags.sort();
+        let expected: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
+        assert_eq!(tags, expected);
+    }
 }
