@@ -27,6 +27,7 @@ store_tests!(
     bulk_insert_chunks,
     awkward_values_round_trip,
     deleting_an_organization_removes_what_it_owns,
+    conversations_keep_messages_and_event_numbers,
 );
 
 fn ts(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
@@ -1473,4 +1474,41 @@ async fn deleting_an_organization_removes_what_it_owns(ctx: Ctx) {
     assert_eq!(store.count_orders(gone).await.unwrap(), 0);
     assert_eq!(store.count_customers(kept).await.unwrap(), 1);
     assert_eq!(store.count_orders(kept).await.unwrap(), 1);
+}
+
+async fn conversations_keep_messages_and_event_numbers(ctx: Ctx) {
+    let store = &ctx.store;
+    let a = org(store, "conv-a").await;
+    let b = org(store, "conv-b").await;
+    let id = Uuid::now_v7();
+    let conv = store.ensure_conversation(a, id, "revenue?").await.unwrap();
+    assert_eq!((conv.title.as_deref(), conv.last_seq), (Some("revenue?"), 0));
+    // A second ensure keeps the first title.
+    let again = store.ensure_conversation(a, id, "other").await.unwrap();
+    assert_eq!(again.title.as_deref(), Some("revenue?"));
+    store
+        .append_message(a, id, "user", "revenue?", &json!({}))
+        .await
+        .unwrap();
+    store
+        .append_message(a, id, "assistant", "42", &json!({"tools": ["revenue_over_time"]}))
+        .await
+        .unwrap();
+    let messages = store.conversation_messages(a, id).await.unwrap();
+    let roles: Vec<_> = messages.iter().map(|m| (m.role.as_str(), m.content.as_str())).collect();
+    assert_eq!(roles, [("user", "revenue?"), ("assistant", "42")]);
+    assert_eq!(messages[1].metadata["tools"][0], "revenue_over_time");
+    store.set_conversation_seq(a, id, 7).await.unwrap();
+    store.set_conversation_seq(a, id, 5).await.unwrap();
+    assert_eq!(store.conversation(a, id).await.unwrap().unwrap().last_seq, 7);
+    // Another organization neither sees nor writes the conversation.
+    assert!(store.conversation(b, id).await.unwrap().is_none());
+    assert!(store.conversation_messages(b, id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.append_message(b, id, "user", "x", &json!({})).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.ensure_conversation(b, id, "steal").await.is_err());
+    assert_eq!(store.conversations(a, 10).await.unwrap().len(), 1);
+    assert!(store.conversations(b, 10).await.unwrap().is_empty());
 }
