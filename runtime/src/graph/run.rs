@@ -310,7 +310,7 @@ pub enum RunOutcome<S> {
         state: S,
         /// The interrupt checkpoint's step.
         step: u64,
-        /// What the thread waits on, in node order.
+        /// What the thread waits on, in task order.
         interrupts: Vec<Interrupt>,
     },
 }
@@ -335,7 +335,8 @@ pub struct ThreadState<S> {
     pub values: S,
     /// The last checkpoint step.
     pub step: u64,
-    /// The nodes of the next superstep (empty: finished).
+    /// The nodes of the next superstep's tasks, in order (a sent node once
+    /// per task; empty: finished).
     pub next: Vec<String>,
     /// Pending interrupts.
     pub interrupts: Vec<Interrupt>,
