@@ -918,6 +918,37 @@ async fn checkpoints_are_deltas_scoped_by_organization(ctx: Ctx) {
     assert_eq!(state.values.answer, big);
     assert_eq!(state.values.n, 3);
     assert!(g.get_state(acme, "missing").await.unwrap().is_none());
+
+    // A step that exists is a conflict, in the store and through the checkpointer.
+    let err = store
+        .append_graph_checkpoint(acme, "t", 2, Some(1), "x", &json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, aima_runtime::store::StoreError::Conflict { .. }),
+        "{err}"
+    );
+    let err = g.checkpointer().put(acme, "t", &list[2]).await.unwrap_err();
+    assert!(matches!(
+        err,
+        aima_runtime::graph::CheckpointError::Conflict { step: 2, .. }
+    ));
+    // Deleting a thread leaves the same id of another organization alone.
+    assert!(g.delete_thread(acme, "t").await.unwrap());
+    assert!(g.get_state(acme, "t").await.unwrap().is_none());
+    assert_eq!(
+        g.get_state(globex, "t").await.unwrap().unwrap().values.log,
+        ["a", "b"]
+    );
+    // Deleting the organization deletes its threads.
+    assert!(store.delete_organization(globex).await.unwrap());
+    assert!(
+        store
+            .graph_checkpoints(globex, "t")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn compact_and_prune_threads(ctx: Ctx) {
