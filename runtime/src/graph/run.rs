@@ -758,10 +758,9 @@ impl<S: GraphState> CompiledGraph<S> {
                 }
                 let Some(&i) = self.inner.index.get(name) else {
                     // A checkpoint written by another version of the graph.
-                    return Err(GraphError::UnknownNode {
-                        from: INPUT.to_string(),
-                        to: name.to_string(),
-                        missing: name.to_string(),
+                    return Err(GraphError::StaleCheckpoint {
+                        thread: thread.to_string(),
+                        node: name.to_string(),
                     });
                 };
                 let ctx = NodeContext {

@@ -1669,3 +1669,44 @@ async fn sent_tasks_persist_and_resume_one_by_one(ctx: Ctx) {
     assert_eq!(state.n, 6);
     assert_eq!(state.answer, "sum 6");
 }
+
+#[tokio::test]
+async fn a_thread_waiting_on_a_node_the_graph_lost_says_so() {
+    let cp = memory();
+    let build = |with_second: bool| {
+        let mut g = StateGraph::<St>::new(schema());
+        g.add_node(logger("first", 1)).add_edge(START, "first");
+        if with_second {
+            g.add_node(Node::new(
+                "second",
+                ["answer"],
+                |_s: Arc<St>, ctx| async move {
+                    ctx.interrupt("wait")?;
+                    Ok(Update::new())
+                },
+            ))
+            .add_edge("first", "second")
+            .add_edge("second", END);
+        } else {
+            g.add_edge("first", END);
+        }
+        g.compile(cp.clone()).unwrap()
+    };
+    let org = Uuid::now_v7();
+    let old = build(true);
+    let outcome = old
+        .invoke(org, "t", Update::new(), RunOptions::new())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RunOutcome::Interrupted { .. }));
+    let new = build(false);
+    let err = new
+        .resume(org, "t", Resume::Value(json!(1)), RunOptions::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GraphError::StaleCheckpoint { ref node, .. } if node == "second"),
+        "{err}"
+    );
+    assert_eq!(err.code(), "checkpoint");
+}
