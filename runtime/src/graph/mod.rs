@@ -29,6 +29,42 @@
 //! combining reducer).
 //! At run time an update may only contain keys its node declared.
 //!
+//! ```
+//! use std::sync::Arc;
+//! use aima_runtime::graph::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Clone, Default, Serialize, Deserialize)]
+//! struct Chat {
+//!     messages: Vec<String>,
+//!     calls: i64,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), GraphError> {
+//! let schema = StateSchema::new()
+//!     .reducer("messages", Reducer::Append)
+//!     .reducer("calls", Reducer::Sum);
+//! let mut g = StateGraph::<Chat>::new(schema);
+//! g.add_node(Node::new("echo", ["messages", "calls"], |s: Arc<Chat>, _ctx| async move {
+//!     let last = s.messages.last().cloned().unwrap_or_default();
+//!     Ok(Update::new().set("messages", [format!("echo: {last}")]).set("calls", 1))
+//! }))
+//! .add_edge(START, "echo")
+//! .add_edge("echo", END);
+//! let graph = g.compile(Arc::new(MemoryCheckpointer::new()))?;
+//! let org = uuid::Uuid::now_v7();
+//! let input = Update::new().set("messages", ["hi"]);
+//! let RunOutcome::Done { state, .. } = graph.invoke(org, "thread-1", input, RunOptions::new()).await?
+//! else {
+//!     unreachable!("no node interrupts")
+//! };
+//! assert_eq!(state.messages, ["hi", "echo: hi"]);
+//! assert_eq!(state.calls, 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Running: supersteps (Pregel / bulk-synchronous)
 //!
 //! [`CompiledGraph::invoke`] reduces the input into the thread's state
