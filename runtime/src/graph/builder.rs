@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::run::{CompiledGraph, Inner};
-use super::{Checkpointer, GraphError, GraphState, NodeContext, NodeError, StateSchema, Update};
+use super::{
+    Checkpointer, GraphError, GraphState, NodeContext, NodeError, StateSchema, TaskSpec, Update,
+};
 
 /// The virtual entry node: edges from it choose the first superstep.
 pub const START: &str = "__start__";
@@ -20,7 +22,7 @@ pub const END: &str = "__end__";
 /// The boxed future a node returns.
 pub type NodeFuture = Pin<Box<dyn Future<Output = Result<Update, NodeError>> + Send>>;
 pub(crate) type NodeFn<S> = Arc<dyn Fn(Arc<S>, NodeContext) -> NodeFuture + Send + Sync>;
-pub(crate) type RouterFn<S> = Arc<dyn Fn(&S) -> Vec<String> + Send + Sync>;
+pub(crate) type RouterFn<S> = Arc<dyn Fn(&S) -> Vec<TaskSpec> + Send + Sync>;
 type RetryPredicate = Arc<dyn Fn(&NodeError) -> bool + Send + Sync>;
 
 /// When and how often a failed node attempt is retried.
@@ -182,11 +184,42 @@ impl<S: GraphState> Node<S> {
     }
 }
 
+/// A task a router sends: `node` runs in the next superstep with `arg`
+/// (LangGraph's `Send`). Several sends to one node run as separate,
+/// concurrent tasks, each reading its own argument ([`NodeContext::arg`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendTo {
+    /// The node to run.
+    pub node: String,
+    /// Its argument.
+    pub arg: Value,
+}
+
+impl SendTo {
+    /// `node` with argument `arg`.
+    pub fn new(node: impl Into<String>, arg: Value) -> SendTo {
+        SendTo {
+            node: node.into(),
+            arg,
+        }
+    }
+}
+
+/// How many targets a router may choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RouterKind {
+    /// Exactly one.
+    Single,
+    /// Any subset.
+    Fanout,
+    /// Any number of tasks, repeated targets included.
+    Send,
+}
+
 /// A conditional edge: a router over the state after the superstep.
 pub(crate) struct Router<S> {
     pub(crate) targets: Vec<String>,
-    /// Whether the router may choose several targets at once.
-    pub(crate) fanout: bool,
+    pub(crate) kind: RouterKind,
     pub(crate) f: RouterFn<S>,
 }
 
@@ -281,8 +314,8 @@ impl<S: GraphState> StateGraph<S> {
         T: IntoIterator,
         T::Item: Into<String>,
     {
-        let f: RouterFn<S> = Arc::new(move |s| vec![router(s).into()]);
-        self.add_router(from.into(), targets, false, f)
+        let f: RouterFn<S> = Arc::new(move |s| vec![TaskSpec::Node(router(s).into())]);
+        self.add_router(from.into(), targets, RouterKind::Single, f)
     }
 
     /// After `from` finishes, `router` picks any subset of `targets`; they
@@ -299,10 +332,46 @@ impl<S: GraphState> StateGraph<S> {
         T: IntoIterator,
         T::Item: Into<String>,
     {
-        self.add_router(from.into(), targets, true, Arc::new(router))
+        let f: RouterFn<S> = Arc::new(move |s| router(s).into_iter().map(TaskSpec::Node).collect());
+        self.add_router(from.into(), targets, RouterKind::Fanout, f)
     }
 
-    fn add_router<T>(&mut self, from: String, targets: T, fanout: bool, f: RouterFn<S>) -> &mut Self
+    /// After `from` finishes, `router` returns tasks ([`SendTo`]) for the
+    /// next superstep: each runs its node (one of `targets`) with its own
+    /// argument, all concurrently (map-reduce; LangGraph's `Send`). Sent
+    /// tasks are never merged, even with a static edge's task for the same
+    /// node. Since a node may then run several times in one superstep, every
+    /// key a target writes needs a combining reducer (checked by `compile`).
+    pub fn add_send_edge<F, T>(
+        &mut self,
+        from: impl Into<String>,
+        targets: T,
+        router: F,
+    ) -> &mut Self
+    where
+        F: Fn(&S) -> Vec<SendTo> + Send + Sync + 'static,
+        T: IntoIterator,
+        T::Item: Into<String>,
+    {
+        let f: RouterFn<S> = Arc::new(move |s| {
+            router(s)
+                .into_iter()
+                .map(|t| TaskSpec::Send {
+                    node: t.node,
+                    arg: t.arg,
+                })
+                .collect()
+        });
+        self.add_router(from.into(), targets, RouterKind::Send, f)
+    }
+
+    fn add_router<T>(
+        &mut self,
+        from: String,
+        targets: T,
+        kind: RouterKind,
+        f: RouterFn<S>,
+    ) -> &mut Self
     where
         T: IntoIterator,
         T::Item: Into<String>,
@@ -321,7 +390,7 @@ impl<S: GraphState> StateGraph<S> {
         }
         routes.router = Some(Router {
             targets: list,
-            fanout,
+            kind,
             f,
         });
         self
@@ -451,7 +520,10 @@ fn successors<S>(
         .filter(|t| *t != END)
         .map(|t| (t.clone(), false))
         .collect();
-    let fanout = r.router.as_ref().is_some_and(|r| r.fanout);
+    let fanout = r
+        .router
+        .as_ref()
+        .is_some_and(|r| r.kind != RouterKind::Single);
     if let Some(router) = &r.router {
         all.extend(
             router
@@ -517,6 +589,28 @@ fn check_parallel_writes<S>(
     }
     let writes: HashMap<&str, &BTreeSet<String>> =
         nodes.iter().map(|n| (n.name.as_str(), &n.writes)).collect();
+    // Targets of a send edge may run as several tasks at once: with themselves.
+    let mut sources: Vec<&String> = routes.keys().collect();
+    sources.sort();
+    for from in sources {
+        let Some(router) = routes[from].router.as_ref() else {
+            continue;
+        };
+        if router.kind != RouterKind::Send {
+            continue;
+        }
+        for target in &router.targets {
+            if let Some(w) = writes.get(target.as_str())
+                && let Some(key) = w.iter().find(|k| !schema.reducer_of(k).combines())
+            {
+                return Err(GraphError::ConflictingWrites {
+                    key: key.clone(),
+                    first: target.clone(),
+                    second: target.clone(),
+                });
+            }
+        }
+    }
     for (u, v) in &seen {
         if u == v {
             continue;

@@ -35,18 +35,69 @@ pub enum DeltaKind {
 pub struct Write {
     /// The node that wrote it (`__input__` for a run's input).
     pub node: String,
+    /// The writing task's key when it differs from `node` (a task started
+    /// by [`super::SendTo`]: `"{node}#{index}"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
     /// The update.
     pub update: Update,
+}
+
+impl Write {
+    /// The key of the task that wrote it (`task`, else `node`).
+    pub fn task_key(&self) -> &str {
+        self.task.as_deref().unwrap_or(&self.node)
+    }
+}
+
+/// One task of a superstep: a node, and the argument a [`super::SendTo`]
+/// gave it. Stored as the node's name when there is no argument.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TaskSpec {
+    /// The node, scheduled by an edge (at most once per superstep).
+    Node(String),
+    /// The node with an argument, scheduled by a [`super::SendTo`] (as many
+    /// times as sent).
+    Send {
+        /// The node.
+        node: String,
+        /// Its argument ([`super::NodeContext::arg`]).
+        arg: Value,
+    },
+}
+
+impl TaskSpec {
+    /// The node it runs.
+    pub fn node(&self) -> &str {
+        match self {
+            TaskSpec::Node(node) | TaskSpec::Send { node, .. } => node,
+        }
+    }
+
+    /// Its key within a superstep whose task list holds it at `index`: the
+    /// node's name, or `"{node}#{index}"` for a sent task.
+    pub fn key(&self, index: usize) -> String {
+        match self {
+            TaskSpec::Node(node) => node.clone(),
+            TaskSpec::Send { node, .. } => format!("{node}#{index}"),
+        }
+    }
 }
 
 /// A pending interrupt: a node paused for human input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interrupt {
-    /// Stable id: `"{step}:{node}:{index}"` where `index` counts the node's
-    /// `interrupt` calls within its task (0 for the first).
+    /// Stable id: `"{step}:{task}:{index}"` where `task` is the task key
+    /// (the node's name, or `"{node}#{i}"` for a sent task) and `index`
+    /// counts the task's `interrupt` calls (0 for the first).
     pub id: String,
     /// The node that paused.
     pub node: String,
+    /// The paused task's key when it differs from `node` (see
+    /// [`TaskSpec::key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
     /// What it asked (the node's payload).
     pub payload: Value,
 }
@@ -69,18 +120,18 @@ pub struct Delta {
     /// The updates applied at this step, in application order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub writes: Vec<Write>,
-    /// The nodes of the next superstep (empty: the thread is finished).
+    /// The tasks of the next superstep (empty: the thread is finished).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub next: Vec<String>,
-    /// Writes of nodes of the next superstep that already finished (kept
+    pub next: Vec<TaskSpec>,
+    /// Writes of tasks of the next superstep that already finished (kept
     /// while others are interrupted; they do not run again on resume).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_writes: Vec<Write>,
     /// The interrupts the thread waits on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interrupts: Vec<Interrupt>,
-    /// Resume values given so far to the nodes of the next superstep, per
-    /// node, in the order of their `interrupt` calls.
+    /// Resume values given so far to the tasks of the next superstep, per
+    /// task key, in the order of their `interrupt` calls.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resume: BTreeMap<String, Vec<Value>>,
 }

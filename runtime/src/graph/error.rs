@@ -228,6 +228,15 @@ pub enum GraphError {
         /// What did not match.
         reason: String,
     },
+    /// The thread's checkpoint schedules a node this graph does not have (it
+    /// was written by another version of the graph).
+    #[error("thread {thread:?} is waiting to run node {node:?}, which this graph does not have")]
+    StaleCheckpoint {
+        /// The thread.
+        thread: String,
+        /// The missing node.
+        node: String,
+    },
     /// The checkpointer failed.
     #[error("{source}")]
     Checkpoint {
@@ -270,7 +279,7 @@ impl GraphError {
             GraphError::Checkpoint {
                 source: CheckpointError::Conflict { .. },
             } => "checkpoint_conflict",
-            GraphError::Checkpoint { .. } => "checkpoint",
+            GraphError::Checkpoint { .. } | GraphError::StaleCheckpoint { .. } => "checkpoint",
         }
     }
 

@@ -14,26 +14,67 @@
 //! declares the keys it may write. Edges: [`StateGraph::add_edge`] (static;
 //! several from one node fan out), [`StateGraph::add_conditional_edge`] (a
 //! router picks one declared target), [`StateGraph::add_fanout_edge`] (a
-//! router picks any subset), from [`START`] and to [`END`].
+//! router picks any subset), [`StateGraph::add_send_edge`] (a router returns
+//! [`SendTo`] tasks: one node run several times in one superstep, each task
+//! with its own argument, LangGraph's `Send` for map-reduce), from [`START`]
+//! and to [`END`].
 //!
 //! [`StateGraph::compile`] refuses a graph where two nodes that can run in
 //! the same superstep both declare a write to a key whose reducer is
 //! `Replace` ([`GraphError::ConflictingWrites`] naming the key and both
 //! nodes). "Can run together" is a conservative fixpoint over the edges
 //! (the targets of one single-choice conditional edge are alternatives;
-//! everything else that may fire in one superstep counts as concurrent).
+//! everything else that may fire in one superstep counts as concurrent; a
+//! send edge's target runs beside itself, so every key it writes needs a
+//! combining reducer).
 //! At run time an update may only contain keys its node declared.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use aima_runtime::graph::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Clone, Default, Serialize, Deserialize)]
+//! struct Chat {
+//!     messages: Vec<String>,
+//!     calls: i64,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), GraphError> {
+//! let schema = StateSchema::new()
+//!     .reducer("messages", Reducer::Append)
+//!     .reducer("calls", Reducer::Sum);
+//! let mut g = StateGraph::<Chat>::new(schema);
+//! g.add_node(Node::new("echo", ["messages", "calls"], |s: Arc<Chat>, _ctx| async move {
+//!     let last = s.messages.last().cloned().unwrap_or_default();
+//!     Ok(Update::new().set("messages", [format!("echo: {last}")]).set("calls", 1))
+//! }))
+//! .add_edge(START, "echo")
+//! .add_edge("echo", END);
+//! let graph = g.compile(Arc::new(MemoryCheckpointer::new()))?;
+//! let org = uuid::Uuid::now_v7();
+//! let input = Update::new().set("messages", ["hi"]);
+//! let RunOutcome::Done { state, .. } = graph.invoke(org, "thread-1", input, RunOptions::new()).await?
+//! else {
+//!     unreachable!("no node interrupts")
+//! };
+//! assert_eq!(state.messages, ["hi", "echo: hi"]);
+//! assert_eq!(state.calls, 1);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Running: supersteps (Pregel / bulk-synchronous)
 //!
 //! [`CompiledGraph::invoke`] reduces the input into the thread's state
 //! (`S::default()` for a new thread) and evaluates START's edges. Then, per
-//! superstep: every scheduled node runs concurrently (each in its own tokio
+//! superstep: every scheduled task runs concurrently (each in its own tokio
 //! task) on the same snapshot of the state; when all have finished, their
-//! updates are applied through the reducers in the order the nodes were
-//! scheduled; then the edges of every node that ran are evaluated on the new
-//! state and their targets (deduplicated, END dropped) form the next
-//! superstep. The run ends when no node is scheduled. Each `invoke`/`resume`
+//! updates are applied through the reducers in the order the tasks were
+//! scheduled; then the edges of every node that ran are evaluated once on
+//! the new state and their targets (a node scheduled by edges once, END
+//! dropped; sent tasks each time) form the next superstep. The run ends when no node is scheduled. Each `invoke`/`resume`
 //! call may run at most `recursion_limit` supersteps (default 25; past it:
 //! [`GraphError::RecursionLimit`], the thread keeps its last checkpoint).
 //!
@@ -65,6 +106,10 @@
 //!
 //! - `input`: a run's input (`writes` = `[{"node": "__input__", ...}]`),
 //!   `next` = START's targets;
+//! - `next` lists tasks: a node's name, or `{"node": ..., "arg": ...}` for a
+//!   sent task; a sent task's entries in `writes`, `pending_writes`,
+//!   `interrupts` carry its key `"task": "{node}#{index in next}"`, and
+//!   `resume` is keyed by task key (the node's name for other tasks);
 //! - `step`: a completed superstep's updates in application order and the
 //!   next superstep's nodes (empty or absent: finished);
 //! - `interrupt`: a superstep that paused: nothing applied; `next` repeats
@@ -114,7 +159,7 @@
 //!
 //! # Not built
 //!
-//! LangGraph's `Send` (a branch with its own input), subgraphs, and time
+//! Subgraphs, static breakpoints (`interrupt_before`/`after`), and time
 //! travel (forking from an older checkpoint) are not built.
 
 mod builder;
@@ -124,11 +169,12 @@ mod run;
 mod state;
 
 pub use builder::{
-    DEFAULT_RECURSION_LIMIT, END, Node, NodeFuture, NodeHandler, RetryPolicy, START, StateGraph,
+    DEFAULT_RECURSION_LIMIT, END, Node, NodeFuture, NodeHandler, RetryPolicy, START, SendTo,
+    StateGraph,
 };
 pub use checkpoint::{
     Checkpoint, Checkpointer, DELTA_VERSION, Delta, DeltaKind, Interrupt, MemoryCheckpointer,
-    StoreCheckpointer, Write,
+    StoreCheckpointer, TaskSpec, Write,
 };
 pub use error::{CheckpointError, GraphError, NodeError};
 pub use run::{

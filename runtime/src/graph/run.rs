@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::builder::{END, Node, Routes, START};
-use super::checkpoint::{Checkpoint, Delta, DeltaKind, Interrupt, Write};
+use super::checkpoint::{Checkpoint, Delta, DeltaKind, Interrupt, TaskSpec, Write};
 use super::state::from_map;
 use super::{Checkpointer, GraphError, GraphState, NodeError, StateSchema, Update};
 
@@ -172,6 +172,7 @@ pub struct NodeContext {
     org: Uuid,
     thread: Arc<str>,
     node: Arc<str>,
+    arg: Option<Arc<Value>>,
     step: u64,
     attempt: u32,
     resume: Arc<Vec<Value>>,
@@ -193,6 +194,26 @@ impl NodeContext {
     /// This node's name.
     pub fn node(&self) -> &str {
         &self.node
+    }
+
+    /// The argument of a task started by a [`super::SendTo`] (`None` for a
+    /// task scheduled by an edge).
+    pub fn arg(&self) -> Option<&Value> {
+        self.arg.as_deref()
+    }
+
+    /// [`NodeContext::arg`] deserialized into `T`; a missing or unfitting
+    /// argument is [`NodeError::Failed`] (not retryable).
+    pub fn arg_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, NodeError> {
+        let arg = self.arg.as_deref().ok_or_else(|| {
+            NodeError::fatal(format!("node {:?} was not sent an argument", self.node))
+        })?;
+        T::deserialize(arg).map_err(|e| {
+            NodeError::fatal(format!(
+                "node {:?}: the argument does not fit: {e}",
+                self.node
+            ))
+        })
     }
 
     /// The checkpoint step this superstep is recorded under.
@@ -289,7 +310,7 @@ pub enum RunOutcome<S> {
         state: S,
         /// The interrupt checkpoint's step.
         step: u64,
-        /// What the thread waits on, in node order.
+        /// What the thread waits on, in task order.
         interrupts: Vec<Interrupt>,
     },
 }
@@ -314,7 +335,8 @@ pub struct ThreadState<S> {
     pub values: S,
     /// The last checkpoint step.
     pub step: u64,
-    /// The nodes of the next superstep (empty: finished).
+    /// The nodes of the next superstep's tasks, in order (a sent node once
+    /// per task; empty: finished).
     pub next: Vec<String>,
     /// Pending interrupts.
     pub interrupts: Vec<Interrupt>,
@@ -356,7 +378,7 @@ struct Position<S> {
     /// Checkpoints since (and including) the last snapshot.
     records: u64,
     step: Option<u64>,
-    next: Vec<String>,
+    next: Vec<TaskSpec>,
     pending_writes: Vec<Write>,
     interrupts: Vec<Interrupt>,
     resume: BTreeMap<String, Vec<Value>>,
@@ -418,6 +440,7 @@ impl<S: GraphState> CompiledGraph<S> {
         let mut delta = Delta::new(DeltaKind::Input);
         delta.writes.push(Write {
             node: INPUT.to_string(),
+            task: None,
             update: input,
         });
         delta.next = next.clone();
@@ -492,14 +515,20 @@ impl<S: GraphState> CompiledGraph<S> {
                         pending.len()
                     )));
                 };
-                pos.resume.entry(only.node.clone()).or_default().push(value);
+                pos.resume
+                    .entry(only.task.clone().unwrap_or_else(|| only.node.clone()))
+                    .or_default()
+                    .push(value);
             }
             Resume::ById(mut values) => {
                 for i in &pending {
                     let value = values
                         .remove(&i.id)
                         .ok_or_else(|| invalid(format!("no value for interrupt {:?}", i.id)))?;
-                    pos.resume.entry(i.node.clone()).or_default().push(value);
+                    pos.resume
+                        .entry(i.task.clone().unwrap_or_else(|| i.node.clone()))
+                        .or_default()
+                        .push(value);
                 }
                 if let Some(id) = values.keys().next() {
                     return Err(invalid(format!("interrupt {id:?} is not pending")));
@@ -521,7 +550,7 @@ impl<S: GraphState> CompiledGraph<S> {
         Ok(Some(ThreadState {
             values: from_map(&pos.state)?,
             step: pos.step.unwrap_or(0),
-            next: pos.next,
+            next: pos.next.iter().map(|t| t.node().to_string()).collect(),
             interrupts: pos.interrupts,
             updated_at: pos.updated_at,
         }))
@@ -629,31 +658,35 @@ impl<S: GraphState> CompiledGraph<S> {
             .await?)
     }
 
-    /// The nodes `from` leads to given `state`, appended to `out` without
-    /// duplicates (END dropped). Returns a copy of `out` for convenience.
+    /// The tasks `from` leads to given `state`, appended to `out` (END
+    /// dropped; a node scheduled by edges appears once, sent tasks each
+    /// time). Returns a copy of `out` for convenience.
     fn route(
         &self,
         from: &str,
         state: &S,
-        out: &mut Vec<String>,
-    ) -> Result<Vec<String>, GraphError> {
+        out: &mut Vec<TaskSpec>,
+    ) -> Result<Vec<TaskSpec>, GraphError> {
         if let Some(routes) = self.inner.routes.get(from) {
-            let mut chosen: Vec<String> = routes.statics.clone();
+            let mut chosen: Vec<TaskSpec> =
+                routes.statics.iter().cloned().map(TaskSpec::Node).collect();
             if let Some(router) = &routes.router {
-                for target in (router.f)(state) {
-                    if !router.targets.contains(&target) {
+                for task in (router.f)(state) {
+                    if !router.targets.iter().any(|t| t == task.node()) {
                         return Err(GraphError::InvalidRoute {
                             node: from.to_string(),
-                            chosen: target,
+                            chosen: task.node().to_string(),
                         });
                     }
-                    chosen.push(target);
+                    chosen.push(task);
                 }
             }
-            for t in chosen {
-                if t != END && !out.contains(&t) {
-                    out.push(t);
+            for task in chosen {
+                if task.node() == END || (matches!(task, TaskSpec::Node(_)) && out.contains(&task))
+                {
+                    continue;
                 }
+                out.push(task);
             }
         }
         Ok(out.clone())
@@ -713,29 +746,34 @@ impl<S: GraphState> CompiledGraph<S> {
             let done: HashMap<String, Update> = pos
                 .pending_writes
                 .iter()
-                .map(|w| (w.node.clone(), w.update.clone()))
+                .map(|w| (w.task_key().to_string(), w.update.clone()))
                 .collect();
             let mut tasks = JoinSet::new();
-            let mut task_nodes = HashMap::new();
-            for name in &pos.next {
-                if done.contains_key(name) {
+            let mut task_keys = HashMap::new();
+            for (ti, spec) in pos.next.iter().enumerate() {
+                let key = spec.key(ti);
+                let name = spec.node();
+                if done.contains_key(&key) {
                     continue;
                 }
                 let Some(&i) = self.inner.index.get(name) else {
                     // A checkpoint written by another version of the graph.
-                    return Err(GraphError::UnknownNode {
-                        from: INPUT.to_string(),
-                        to: name.clone(),
-                        missing: name.clone(),
+                    return Err(GraphError::StaleCheckpoint {
+                        thread: thread.to_string(),
+                        node: name.to_string(),
                     });
                 };
                 let ctx = NodeContext {
                     org,
                     thread: thread_arc.clone(),
-                    node: Arc::from(name.as_str()),
+                    node: Arc::from(name),
+                    arg: match spec {
+                        TaskSpec::Send { arg, .. } => Some(Arc::new(arg.clone())),
+                        TaskSpec::Node(_) => None,
+                    },
                     step,
                     attempt: 1,
-                    resume: Arc::new(pos.resume.get(name).cloned().unwrap_or_default()),
+                    resume: Arc::new(pos.resume.get(&key).cloned().unwrap_or_default()),
                     interrupts: Arc::new(AtomicUsize::new(0)),
                     sink: options.sink.clone(),
                 };
@@ -744,20 +782,20 @@ impl<S: GraphState> CompiledGraph<S> {
                 {
                     sink.send(StreamEvent::TaskStarted {
                         step,
-                        node: name.clone(),
+                        node: name.to_string(),
                     });
                 }
                 let inner = self.inner.clone();
                 let state = typed.clone();
                 let handle =
                     tasks.spawn(async move { run_node(&inner.nodes[i], state, ctx).await });
-                task_nodes.insert(handle.id(), name.clone());
+                task_keys.insert(handle.id(), (key, name.to_string()));
             }
             let mut ended: HashMap<String, TaskEnd> = HashMap::new();
             while let Some(joined) = tasks.join_next_with_id().await {
                 match joined {
                     Ok((id, end)) => {
-                        let node = task_nodes.get(&id).cloned().unwrap_or_default();
+                        let (key, node) = task_keys.get(&id).cloned().unwrap_or_default();
                         if let Some(sink) = &options.sink {
                             if let TaskEnd::Done(update) = &end
                                 && sink.wants(StreamMode::Updates)
@@ -795,10 +833,13 @@ impl<S: GraphState> CompiledGraph<S> {
                                 source,
                             });
                         }
-                        ended.insert(node, end);
+                        ended.insert(key, end);
                     }
                     Err(e) => {
-                        let node = task_nodes.get(&e.id()).cloned().unwrap_or_default();
+                        let node = task_keys
+                            .get(&e.id())
+                            .map(|(_, node)| node.clone())
+                            .unwrap_or_default();
                         let message = match e.try_into_panic() {
                             Ok(panic) => panic
                                 .downcast_ref::<&str>()
@@ -813,39 +854,46 @@ impl<S: GraphState> CompiledGraph<S> {
             }
             let mut writes: Vec<Write> = Vec::new();
             let mut interrupts: Vec<Interrupt> = Vec::new();
-            for name in &pos.next {
-                if let Some(update) = done.get(name) {
+            for (ti, spec) in pos.next.iter().enumerate() {
+                let key = spec.key(ti);
+                let name = spec.node();
+                // The task key is stored only where it differs from the node.
+                let task = matches!(spec, TaskSpec::Send { .. }).then(|| key.clone());
+                if let Some(update) = done.get(&key) {
                     writes.push(Write {
-                        node: name.clone(),
+                        node: name.to_string(),
+                        task,
                         update: update.clone(),
                     });
                     continue;
                 }
-                match ended.remove(name) {
+                match ended.remove(&key) {
                     Some(TaskEnd::Done(update)) => {
                         if let Some(&i) = self.inner.index.get(name)
-                            && let Some(key) = update
+                            && let Some(k) = update
                                 .keys()
                                 .find(|k| !self.inner.nodes[i].writes.contains(*k))
                         {
                             return Err(GraphError::UndeclaredWrite {
-                                node: name.clone(),
-                                key: key.to_string(),
+                                node: name.to_string(),
+                                key: k.to_string(),
                             });
                         }
                         writes.push(Write {
-                            node: name.clone(),
+                            node: name.to_string(),
+                            task,
                             update,
                         });
                     }
                     Some(TaskEnd::Interrupted(payload, index)) => interrupts.push(Interrupt {
-                        id: format!("{step}:{name}:{index}"),
-                        node: name.clone(),
+                        id: format!("{step}:{key}:{index}"),
+                        node: name.to_string(),
+                        task,
                         payload,
                     }),
                     Some(TaskEnd::Failed(source, attempts)) => {
                         return Err(GraphError::NodeFailed {
-                            node: name.clone(),
+                            node: name.to_string(),
                             attempts,
                             source,
                         });
@@ -886,11 +934,18 @@ impl<S: GraphState> CompiledGraph<S> {
                 self.inner.schema.apply(&mut state, &w.node, &w.update)?;
             }
             let typed: S = from_map(&state)?;
+            // Each node that ran routes once, however many tasks it had.
+            let mut ran: Vec<&str> = Vec::new();
+            for spec in &pos.next {
+                if !ran.contains(&spec.node()) {
+                    ran.push(spec.node());
+                }
+            }
             let mut next = Vec::new();
-            for name in &pos.next {
+            for name in &ran {
                 self.route(name, &typed, &mut next)?;
             }
-            let label = pos.next.join(",");
+            let label = ran.join(",");
             let mut delta = Delta::new(DeltaKind::Step);
             delta.writes = writes;
             delta.next = next.clone();

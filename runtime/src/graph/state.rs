@@ -28,29 +28,37 @@ impl<T> GraphState for T where
 ///
 /// Build one with [`Update::new`] and [`Update::set`]; keys absent from an
 /// update leave the state unchanged.
+///
+/// Serialized as the JSON object of its entries.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 #[serde(transparent)]
-pub struct Update(pub Map<String, Value>);
+pub struct Update {
+    map: Map<String, Value>,
+    /// The first key whose value could not be serialized, and why.
+    #[serde(skip)]
+    invalid: Option<(String, String)>,
+}
 
 impl Update {
     /// An empty update (changes nothing).
     pub fn new() -> Update {
-        Update(Map::new())
+        Update::default()
     }
 
     /// Adds `key = value` (serialized to JSON). A value that cannot be
     /// serialized (a map with non-string keys, a failing `Serialize` impl)
-    /// is stored as `null` and the error is reported when the update is
-    /// applied, as [`GraphError::InvalidUpdate`] for this key.
+    /// is left out and the error is reported when the update is applied, as
+    /// [`GraphError::InvalidUpdate`] for this key.
     pub fn set(mut self, key: impl Into<String>, value: impl Serialize) -> Update {
         let key = key.into();
         match serde_json::to_value(value) {
             Ok(v) => {
-                self.0.insert(key, v);
+                self.map.insert(key, v);
             }
             Err(e) => {
-                self.0
-                    .insert(key, Value::String(format!("{UNSERIALIZABLE_MARKER}{e}")));
+                if self.invalid.is_none() {
+                    self.invalid = Some((key, e.to_string()));
+                }
             }
         }
         self
@@ -63,7 +71,7 @@ impl Update {
     /// [`super::NodeError::Failed`] (not retryable).
     pub fn from_struct(value: &impl Serialize) -> Result<Update, super::NodeError> {
         match serde_json::to_value(value) {
-            Ok(Value::Object(map)) => Ok(Update(map)),
+            Ok(Value::Object(map)) => Ok(Update::from(map)),
             Ok(other) => Err(super::NodeError::fatal(format!(
                 "an update must serialize to a JSON object, not {other}"
             ))),
@@ -75,26 +83,28 @@ impl Update {
 
     /// Whether the update sets no key.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.map.is_empty() && self.invalid.is_none()
     }
 
     /// The value set for `key`, if any.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
+        self.map.get(key)
     }
 
-    /// The keys set, in insertion order.
+    /// The keys set (in the order of `serde_json::Map`).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.map.keys().map(String::as_str)
+    }
+
+    /// The entries as a JSON object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.map
     }
 }
 
-/// Prefix of the text stored in place of a value `Update::set` could not serialize.
-const UNSERIALIZABLE_MARKER: &str = "\u{0}aima-graph-unserializable:";
-
 impl From<Map<String, Value>> for Update {
     fn from(map: Map<String, Value>) -> Update {
-        Update(map)
+        Update { map, invalid: None }
     }
 }
 
@@ -249,16 +259,14 @@ impl StateSchema {
         node: &str,
         update: &Update,
     ) -> Result<(), GraphError> {
-        for (key, value) in &update.0 {
-            if let Value::String(s) = value
-                && let Some(reason) = s.strip_prefix(UNSERIALIZABLE_MARKER)
-            {
-                return Err(GraphError::InvalidUpdate {
-                    node: node.to_string(),
-                    key: key.clone(),
-                    reason: format!("the value cannot be serialized: {reason}"),
-                });
-            }
+        if let Some((key, reason)) = &update.invalid {
+            return Err(GraphError::InvalidUpdate {
+                node: node.to_string(),
+                key: key.clone(),
+                reason: format!("the value cannot be serialized: {reason}"),
+            });
+        }
+        for (key, value) in &update.map {
             let Some(current) = state.get_mut(key) else {
                 return Err(GraphError::UnknownKey {
                     node: node.to_string(),
