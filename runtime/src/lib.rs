@@ -8,11 +8,14 @@
 //! - [`registry`]: the tool registry (catalog + handlers, arguments validated
 //!   against each tool's input schema before dispatch).
 //! - [`events`]: the versioned event protocol every client consumes.
+//! - [`llm`]: the LLM provider trait and its two providers, `offline`
+//!   (deterministic, no network) and `openai` (any OpenAI-compatible endpoint).
 //!
 //! The state graph engine, LLM providers and the vector store adapters land
 //! here with issues 3 and 4.
 
 pub mod config;
 pub mod events;
+pub mod llm;
 pub mod registry;
 pub mod store;

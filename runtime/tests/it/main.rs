@@ -9,4 +9,6 @@
 
 mod connectors;
 mod harness;
+mod llm;
+mod llm_support;
 mod store;
