@@ -485,6 +485,7 @@ fn finish_calls(
 
 #[cfg(test)]
 mod tests {
+    use super::super::Prices;
     use super::*;
 
     #[test]
