@@ -63,6 +63,60 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Organization slug used when a command gets no --org and more than one \
               organization exists.",
     },
+    Setting {
+        key: "llm_provider",
+        env: "AIMA_LLM_PROVIDER",
+        default: "offline",
+        doc: "Language model behind the planner: `offline` (deterministic, no network: \
+              routes questions to tools by intent and writes answers from templates) or \
+              `openai` (any OpenAI-compatible chat-completions endpoint).",
+    },
+    Setting {
+        key: "llm_base_url",
+        env: "AIMA_LLM_BASE_URL",
+        default: "https://api.openai.com/v1",
+        doc: "Base URL of the OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1 for \
+              Ollama or http://127.0.0.1:8000/v1 for vLLM.",
+    },
+    Setting {
+        key: "llm_model",
+        env: "AIMA_LLM_MODEL",
+        default: "gpt-4o-mini",
+        doc: "Model name sent to the endpoint (openai provider).",
+    },
+    Setting {
+        key: "llm_api_key",
+        env: "AIMA_LLM_API_KEY",
+        default: "",
+        doc: "API key sent as a bearer token (openai provider); unset sends none, as \
+              local servers expect.",
+    },
+    Setting {
+        key: "llm_timeout_secs",
+        env: "AIMA_LLM_TIMEOUT_SECS",
+        default: "120",
+        doc: "Limit in seconds on one model call, streaming included.",
+    },
+    Setting {
+        key: "llm_stall_timeout_secs",
+        env: "AIMA_LLM_STALL_TIMEOUT_SECS",
+        default: "30",
+        doc: "Limit in seconds on the wait for the first and each next streamed chunk.",
+    },
+    Setting {
+        key: "llm_price_prompt_per_mtok",
+        env: "AIMA_LLM_PRICE_PROMPT_PER_MTOK",
+        default: "",
+        doc: "Price in US dollars per million prompt tokens, for cost accounting \
+              (unset: cost not reported).",
+    },
+    Setting {
+        key: "llm_price_completion_per_mtok",
+        env: "AIMA_LLM_PRICE_COMPLETION_PER_MTOK",
+        default: "",
+        doc: "Price in US dollars per million completion tokens, for cost accounting \
+              (unset: cost not reported).",
+    },
 ];
 
 /// Environment variable naming the config file to read (also `--config`).
@@ -106,7 +160,7 @@ pub enum ConfigError {
 }
 
 /// The effective configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Directory for the SQLite database and local state.
@@ -119,6 +173,22 @@ pub struct Config {
     pub sheets_export_base: String,
     /// Organization used when none is named and several exist.
     pub default_org: Option<String>,
+    /// LLM provider name: `offline` or `openai`.
+    pub llm_provider: String,
+    /// Base URL of the OpenAI-compatible API.
+    pub llm_base_url: String,
+    /// Model name sent to the endpoint.
+    pub llm_model: String,
+    /// API key for the endpoint, if any.
+    pub llm_api_key: Option<String>,
+    /// Limit on one model call, in seconds (> 0).
+    pub llm_timeout_secs: u64,
+    /// Limit on the wait between streamed chunks, in seconds (> 0).
+    pub llm_stall_timeout_secs: u64,
+    /// US dollars per million prompt tokens (>= 0), if known.
+    pub llm_price_prompt_per_mtok: Option<f64>,
+    /// US dollars per million completion tokens (>= 0), if known.
+    pub llm_price_completion_per_mtok: Option<f64>,
 }
 
 impl Default for Config {
@@ -129,6 +199,14 @@ impl Default for Config {
             bind: "127.0.0.1:8080".to_owned(),
             sheets_export_base: "https://docs.google.com".to_owned(),
             default_org: None,
+            llm_provider: "offline".to_owned(),
+            llm_base_url: "https://api.openai.com/v1".to_owned(),
+            llm_model: "gpt-4o-mini".to_owned(),
+            llm_api_key: None,
+            llm_timeout_secs: 120,
+            llm_stall_timeout_secs: 30,
+            llm_price_prompt_per_mtok: None,
+            llm_price_completion_per_mtok: None,
         }
     }
 }
@@ -185,6 +263,26 @@ impl Config {
                 "AIMA_BIND" => self.bind = value.clone(),
                 "AIMA_SHEETS_EXPORT_BASE" => self.sheets_export_base = value.clone(),
                 "AIMA_DEFAULT_ORG" => self.default_org = non_empty(value),
+                "AIMA_LLM_PROVIDER" => self.llm_provider = value.trim().to_owned(),
+                "AIMA_LLM_BASE_URL" => self.llm_base_url = value.trim().to_owned(),
+                "AIMA_LLM_MODEL" => self.llm_model = value.trim().to_owned(),
+                "AIMA_LLM_API_KEY" => self.llm_api_key = non_empty(value),
+                "AIMA_LLM_TIMEOUT_SECS" => {
+                    self.llm_timeout_secs = parse_num("llm_timeout_secs", value)?
+                }
+                "AIMA_LLM_STALL_TIMEOUT_SECS" => {
+                    self.llm_stall_timeout_secs = parse_num("llm_stall_timeout_secs", value)?
+                }
+                "AIMA_LLM_PRICE_PROMPT_PER_MTOK" => {
+                    self.llm_price_prompt_per_mtok = non_empty(value)
+                        .map(|v| parse_num("llm_price_prompt_per_mtok", &v))
+                        .transpose()?
+                }
+                "AIMA_LLM_PRICE_COMPLETION_PER_MTOK" => {
+                    self.llm_price_completion_per_mtok = non_empty(value)
+                        .map(|v| parse_num("llm_price_completion_per_mtok", &v))
+                        .transpose()?
+                }
                 _ => {
                     let known: Vec<&str> = SETTINGS.iter().map(|s| s.env).collect();
                     return Err(ConfigError::UnknownEnv {
@@ -224,6 +322,46 @@ impl Config {
                 message: format!("'{}' is not an http(s) URL", self.sheets_export_base),
             });
         }
+        if !matches!(self.llm_provider.as_str(), "offline" | "openai") {
+            return Err(ConfigError::Invalid {
+                key: "llm_provider",
+                message: format!("'{}' is not offline or openai", self.llm_provider),
+            });
+        }
+        if !(self.llm_base_url.starts_with("http://") || self.llm_base_url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "llm_base_url",
+                message: format!("'{}' is not an http(s) URL", self.llm_base_url),
+            });
+        }
+        for (key, secs) in [
+            ("llm_timeout_secs", self.llm_timeout_secs),
+            ("llm_stall_timeout_secs", self.llm_stall_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: "must be at least 1 second".into(),
+                });
+            }
+        }
+        for (key, price) in [
+            ("llm_price_prompt_per_mtok", self.llm_price_prompt_per_mtok),
+            (
+                "llm_price_completion_per_mtok",
+                self.llm_price_completion_per_mtok,
+            ),
+        ] {
+            if let Some(p) = price
+                && !(p.is_finite() && p >= 0.0)
+            {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: format!("{p} is not a price (a finite number >= 0)"),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -246,6 +384,16 @@ impl Config {
         }
         out
     }
+}
+
+fn parse_num<T: std::str::FromStr>(key: &'static str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value.trim().parse().map_err(|e| ConfigError::Invalid {
+        key,
+        message: format!("'{value}': {e}"),
+    })
 }
 
 fn non_empty(v: &str) -> Option<String> {
@@ -314,6 +462,35 @@ mod tests {
     fn bad_bind_is_rejected() {
         let err = Config::load_from(None, &env(&[("AIMA_BIND", "localhost")])).expect_err("fail");
         assert!(err.to_string().contains("bind"), "{err}");
+    }
+
+    #[test]
+    fn llm_settings_from_env_are_parsed_and_checked() {
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("AIMA_LLM_PROVIDER", "openai"),
+                ("AIMA_LLM_BASE_URL", "http://127.0.0.1:11434/v1"),
+                ("AIMA_LLM_TIMEOUT_SECS", "7"),
+                ("AIMA_LLM_PRICE_PROMPT_PER_MTOK", "0.15"),
+            ]),
+        )
+        .expect("c");
+        assert_eq!(c.llm_provider, "openai");
+        assert_eq!(c.llm_timeout_secs, 7);
+        assert_eq!(c.llm_price_prompt_per_mtok, Some(0.15));
+        assert_eq!(c.llm_price_completion_per_mtok, None);
+        let err = Config::load_from(None, &env(&[("AIMA_LLM_PROVIDER", "gpt")])).expect_err("e");
+        assert!(err.to_string().contains("llm_provider"), "{err}");
+        let err =
+            Config::load_from(None, &env(&[("AIMA_LLM_TIMEOUT_SECS", "soon")])).expect_err("e");
+        assert!(err.to_string().contains("llm_timeout_secs"), "{err}");
+        let err = Config::load_from(None, &env(&[("AIMA_LLM_PRICE_PROMPT_PER_MTOK", "-1")]))
+            .expect_err("e");
+        assert!(
+            err.to_string().contains("llm_price_prompt_per_mtok"),
+            "{err}"
+        );
     }
 
     #[test]

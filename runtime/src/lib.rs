@@ -10,12 +10,14 @@
 //! - [`events`]: the versioned event protocol every client consumes.
 //! - [`graph`]: the state graph engine (reducers, supersteps, checkpointed
 //!   threads, interrupts, streaming).
+//! - [`llm`]: the LLM provider trait and its two providers, `offline`
+//!   (deterministic, no network) and `openai` (any OpenAI-compatible endpoint).
 //!
-//! The state graph engine, LLM providers and the vector store adapters land
-//! here with issues 3 and 4.
+//! The vector store adapters land here with issue 4.
 
 pub mod config;
 pub mod events;
 pub mod graph;
+pub mod llm;
 pub mod registry;
 pub mod store;

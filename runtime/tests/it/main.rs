@@ -10,5 +10,7 @@
 mod connectors;
 mod graph;
 mod harness;
+mod llm;
+mod llm_support;
 mod registry;
 mod store;

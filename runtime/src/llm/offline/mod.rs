@@ -1,0 +1,332 @@
+//! The `offline` provider: deterministic, no network.
+//!
+//! Planning: the latest user message is split into clauses at conjunctions
+//! (never inside a period like "between X and Y"); each clause is routed to
+//! the best tool of the given catalog — keyword evidence from the tool's
+//! name, description and examples plus hashed-embedding similarity — and its
+//! arguments are filled from the tool's input schema (dates and periods,
+//! enum words, counts, e-mails, quoted strings, names, places, segment
+//! names). Several clauses give several tool calls, meant to run in
+//! parallel. A message that routes nowhere but carries a new slot ("and
+//! last month?", "what about the Champions?") re-runs the previous turn's
+//! calls with that slot changed. Anything else gets an honest "I can't
+//! answer that with the tools I have" listing what the tools can do.
+//!
+//! Answering: once tool results follow the calls, the answer is rendered
+//! from templates, quoting numbers exactly and naming the tools used;
+//! failed tools are reported as failed. Only user messages are ever routed:
+//! text inside tool results never makes this provider call a tool.
+
+mod answer;
+mod dates;
+mod embed;
+mod route;
+mod slots;
+mod text;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aima_tools::ToolSpec;
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{
+    LlmError, LlmOutput, LlmProvider, LlmRequest, LlmResponse, Message, TokenSink, ToolCall, Usage,
+};
+use route::ToolIndex;
+
+/// Model name reported in usage.
+pub const MODEL: &str = "offline-router-v1";
+
+/// The deterministic offline provider.
+#[derive(Default)]
+pub struct OfflineProvider {
+    // Prepared catalogs by fingerprint (catalogs rarely change).
+    indexes: Mutex<HashMap<u64, Arc<ToolIndex>>>,
+}
+
+impl std::fmt::Debug for OfflineProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfflineProvider").finish_non_exhaustive()
+    }
+}
+
+/// What the offline provider decided for a message (for tests and traces).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Call these tools.
+    Calls(Vec<ToolCall>),
+    /// Answer with this text (out of scope, or a required argument missing).
+    Say(String),
+}
+
+impl OfflineProvider {
+    /// A provider with an empty catalog cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn index(&self, tools: &[ToolSpec]) -> Arc<ToolIndex> {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for t in tools {
+            for part in [t.name.as_str(), t.description.as_str()]
+                .into_iter()
+                .chain(t.examples.iter().map(String::as_str))
+            {
+                for b in part.bytes().chain([0u8]) {
+                    h ^= u64::from(b);
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            for b in t.input_schema.to_string().bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        let mut cache = self.indexes.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 16 {
+            cache.clear();
+        }
+        cache
+            .entry(h)
+            .or_insert_with(|| Arc::new(ToolIndex::new(tools)))
+            .clone()
+    }
+
+    /// Plans the response to the latest user message of `request` (the
+    /// routing half of [`LlmProvider::complete`]).
+    ///
+    /// Errors: [`LlmError::Template`] if an answer template fails.
+    pub fn plan(&self, request: &LlmRequest) -> Result<Plan, LlmError> {
+        let reference = request
+            .options
+            .reference_date
+            .unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let turn = request
+            .messages
+            .iter()
+            .filter(|m| matches!(m, Message::User { .. }))
+            .count();
+        let Some((last_user, question)) =
+            request
+                .messages
+                .iter()
+                .enumerate()
+                .rev()
+                .find_map(|(i, m)| match m {
+                    Message::User { content } => Some((i, content.as_str())),
+                    _ => None,
+                })
+        else {
+            return Ok(Plan::Say(answer::out_of_scope(
+                &request.tools,
+                Some("There is no question to answer."),
+            )?));
+        };
+        let index = self.index(&request.tools);
+        let whole = slots::extract(question, reference);
+
+        // 1. Route each clause.
+        // A clause that routes nowhere ("... and amy@example.com") belongs
+        // to the clause before it.
+        let mut routed: Vec<(usize, String)> = Vec::new();
+        for clause in route::clauses(question, &whole.protected) {
+            let e = slots::extract(&clause, reference);
+            match index.best(&e) {
+                Some(best) => routed.push((best.tool, clause)),
+                None => {
+                    if let Some((_, prev)) = routed.last_mut() {
+                        prev.push_str(" and ");
+                        prev.push_str(&clause);
+                    }
+                }
+            }
+        }
+        let mut routed: Vec<(usize, slots::Entities)> = routed
+            .into_iter()
+            .map(|(tool, clause)| {
+                let mut e = slots::extract(&clause, reference);
+                if e.period.is_none() {
+                    e.period = whole.period;
+                }
+                (tool, e)
+            })
+            .collect();
+        if routed.is_empty()
+            && let Some(best) = index.best(&whole)
+        {
+            routed.push((best.tool, whole.clone()));
+        }
+
+        if !routed.is_empty() {
+            let mut calls: Vec<ToolCall> = Vec::new();
+            let mut first_missing: Option<(usize, Vec<String>)> = None;
+            for (tool, e) in &routed {
+                let spec = &index.specs[*tool];
+                let filled = slots::fill(&spec.input_schema, e);
+                if !filled.missing.is_empty() {
+                    first_missing.get_or_insert((*tool, filled.missing));
+                    continue;
+                }
+                let arguments = Value::Object(filled.args);
+                if calls
+                    .iter()
+                    .any(|c| c.name == spec.name && c.arguments == arguments)
+                {
+                    continue;
+                }
+                calls.push(ToolCall {
+                    id: format!("call_{turn}_{}", calls.len() + 1),
+                    name: spec.name.clone(),
+                    arguments,
+                });
+            }
+            if !calls.is_empty() {
+                return Ok(Plan::Calls(calls));
+            }
+            if let Some((tool, missing)) = first_missing {
+                return Ok(Plan::Say(answer::missing_slot(
+                    &index.specs[tool],
+                    &missing,
+                )?));
+            }
+        }
+
+        // 2. A follow-up: re-run the previous turn's calls with the new slots.
+        let previous = request.messages[..last_user]
+            .iter()
+            .rev()
+            .find_map(|m| match m {
+                Message::Assistant { tool_calls, .. } if !tool_calls.is_empty() => {
+                    Some(tool_calls.clone())
+                }
+                _ => None,
+            });
+        if let Some(previous) = previous {
+            let mut calls = Vec::new();
+            for prev in previous {
+                let Some(spec) = index.specs.iter().find(|s| s.name == prev.name) else {
+                    continue;
+                };
+                let changes = slots::overrides(&spec.input_schema, &whole);
+                if changes.is_empty() {
+                    continue;
+                }
+                let mut args = answer::as_object(&prev.arguments);
+                for (k, v) in changes {
+                    if v.is_null() {
+                        args.remove(&k);
+                    } else {
+                        args.insert(k, v);
+                    }
+                }
+                calls.push(ToolCall {
+                    id: format!("call_{turn}_{}", calls.len() + 1),
+                    name: prev.name.clone(),
+                    arguments: Value::Object(args),
+                });
+            }
+            if !calls.is_empty() {
+                return Ok(Plan::Calls(calls));
+            }
+        }
+
+        Ok(Plan::Say(answer::out_of_scope(&request.tools, None)?))
+    }
+}
+
+/// The tool calls of the current turn and their results, when the
+/// conversation ends with results (the answer phase).
+fn results_of_turn(messages: &[Message]) -> Option<Vec<(ToolCall, Result<Value, String>)>> {
+    let last_user = messages
+        .iter()
+        .rposition(|m| matches!(m, Message::User { .. }))?;
+    let after = &messages[last_user + 1..];
+    if !matches!(after.last(), Some(Message::Tool { .. })) {
+        return None;
+    }
+    let mut out: Vec<(ToolCall, Result<Value, String>)> = Vec::new();
+    for m in after {
+        if let Message::Assistant { tool_calls, .. } = m {
+            for c in tool_calls {
+                out.retain(|(o, _)| o.id != c.id);
+                out.push((c.clone(), Err("no result came back".into())));
+            }
+        }
+        if let Message::Tool {
+            tool_call_id,
+            name,
+            content,
+            error,
+        } = m
+        {
+            let result = match error {
+                Some(e) => Err(e.clone()),
+                None => Ok(content.clone()),
+            };
+            match out.iter_mut().find(|(c, _)| &c.id == tool_call_id) {
+                Some(slot) => slot.1 = result,
+                None => out.push((
+                    ToolCall {
+                        id: tool_call_id.clone(),
+                        name: name.clone(),
+                        arguments: Value::Object(Default::default()),
+                    },
+                    result,
+                )),
+            }
+        }
+    }
+    Some(out)
+}
+
+async fn stream_text(sink: &TokenSink, text: &str) {
+    let mut start = 0;
+    for (i, ch) in text.char_indices() {
+        if ch == ' ' || ch == '\n' {
+            sink.send(&text[start..=i]).await;
+            start = i + 1;
+        }
+    }
+    sink.send(&text[start..]).await;
+}
+
+#[async_trait]
+impl LlmProvider for OfflineProvider {
+    fn name(&self) -> &str {
+        "offline"
+    }
+
+    fn model(&self) -> &str {
+        MODEL
+    }
+
+    async fn complete(
+        &self,
+        request: &LlmRequest,
+        sink: &TokenSink,
+    ) -> Result<LlmResponse, LlmError> {
+        let usage = Usage {
+            provider: "offline".into(),
+            model: MODEL.into(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost_usd: Some(0.0),
+        };
+        let output = if let Some(results) = results_of_turn(&request.messages) {
+            let text = answer::answer(&results)?;
+            stream_text(sink, &text).await;
+            LlmOutput::Final { text }
+        } else {
+            match self.plan(request)? {
+                Plan::Calls(calls) => LlmOutput::ToolCalls { calls, text: None },
+                Plan::Say(text) => {
+                    stream_text(sink, &text).await;
+                    LlmOutput::Final { text }
+                }
+            }
+        };
+        Ok(LlmResponse { output, usage })
+    }
+}

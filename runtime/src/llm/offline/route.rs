@@ -1,0 +1,188 @@
+//! Intent routing over a tool catalog: keyword evidence (IDF-weighted words
+//! shared with a tool's name, description and examples) plus similarity of
+//! hashed embeddings against the description and each example.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use aima_tools::ToolSpec;
+use regex::Regex;
+
+use super::embed::{Embedding, embed};
+use super::{slots, text};
+
+/// Any date works for masking periods in examples.
+const EXAMPLE_REFERENCE: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2024, 1, 1) {
+    Some(d) => d,
+    None => chrono::NaiveDate::MIN,
+};
+
+/// Minimum score for a tool to be chosen.
+pub(crate) const THRESHOLD: f32 = 1.6;
+
+struct Indexed {
+    name_tokens: HashSet<String>,
+    vocab: HashSet<String>,
+    description: Embedding,
+    examples: Vec<Embedding>,
+}
+
+/// A catalog prepared for routing.
+pub(crate) struct ToolIndex {
+    /// The catalog, in the order given.
+    pub specs: Vec<ToolSpec>,
+    tools: Vec<Indexed>,
+    idf: HashMap<String, f32>,
+}
+
+/// One tool's score for a piece of text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Scored {
+    /// Index into [`ToolIndex::specs`].
+    pub tool: usize,
+    /// Combined score (keyword evidence + 4 x embedding similarity).
+    pub score: f32,
+    /// Whether a non-operator word of the text matched the tool.
+    pub subject: bool,
+}
+
+impl ToolIndex {
+    /// Indexes `specs`.
+    pub(crate) fn new(specs: &[ToolSpec]) -> Self {
+        let tools: Vec<Indexed> = specs
+            .iter()
+            .map(|s| {
+                let name_tokens: HashSet<String> = text::content_tokens(&s.name.replace('_', " "))
+                    .into_iter()
+                    .collect();
+                // Examples are read like questions: their names, e-mails,
+                // quoted strings and periods are slot values, not intent.
+                let examples: Vec<String> = s
+                    .examples
+                    .iter()
+                    .map(|e| slots::extract(e, EXAMPLE_REFERENCE).rest)
+                    .collect();
+                let mut vocab = name_tokens.clone();
+                vocab.extend(text::content_tokens(&s.description));
+                for ex in &examples {
+                    vocab.extend(text::content_tokens(ex));
+                }
+                Indexed {
+                    name_tokens,
+                    vocab,
+                    description: embed(&s.description),
+                    examples: examples.iter().map(|e| embed(e)).collect(),
+                }
+            })
+            .collect();
+        let n = tools.len() as f32;
+        let mut df: HashMap<String, f32> = HashMap::new();
+        for t in &tools {
+            for w in &t.vocab {
+                *df.entry(w.clone()).or_default() += 1.0;
+            }
+        }
+        let idf = df
+            .into_iter()
+            .map(|(w, d)| (w, ((n + 1.0) / (d + 0.5)).ln().max(0.1)))
+            .collect();
+        Self {
+            specs: specs.to_vec(),
+            tools,
+            idf,
+        }
+    }
+
+    /// Every tool's score for `text`, best first.
+    pub(crate) fn score(&self, text_in: &str) -> Vec<Scored> {
+        let tokens: Vec<String> = {
+            let mut seen = HashSet::new();
+            text::content_tokens(text_in)
+                .into_iter()
+                .filter(|t| seen.insert(t.clone()))
+                .collect()
+        };
+        let v = embed(text_in);
+        let mut out: Vec<Scored> = self
+            .tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut kw = 0.0;
+                let mut subject = false;
+                for tok in &tokens {
+                    if t.vocab.contains(tok) {
+                        let idf = self.idf.get(tok).copied().unwrap_or(0.1);
+                        let boost = if t.name_tokens.contains(tok) {
+                            1.5
+                        } else {
+                            1.0
+                        };
+                        kw += idf * boost;
+                        if !text::is_operator(tok) {
+                            subject = true;
+                        }
+                    }
+                }
+                let best_example = t
+                    .examples
+                    .iter()
+                    .map(|e| v.cosine(e))
+                    .fold(0.0f32, f32::max);
+                let sim = 0.6 * best_example + 0.4 * v.cosine(&t.description).max(0.0);
+                Scored {
+                    tool: i,
+                    score: kw + 4.0 * sim,
+                    subject,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.tool.cmp(&b.tool)));
+        out
+    }
+
+    /// The chosen tool for the question `e`, if any is confident enough.
+    /// A tool qualifies when a non-operator word matched it, or when an
+    /// operator word matched and the question carries a value for one of
+    /// its entity arguments ("look up jane@example.com").
+    pub(crate) fn best(&self, e: &slots::Entities) -> Option<Scored> {
+        self.score(&e.rest).into_iter().find(|s| {
+            s.score >= THRESHOLD
+                && (s.subject
+                    || (s.score > 4.0 * 0.3
+                        && slots::entity_slots(&self.specs[s.tool].input_schema, e) > 0))
+        })
+    }
+}
+
+static SPLIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\s*(?:;|\?\s+|\.\s+|,?\s+and\s+also\s+|,?\s+and\s+then\s+|,?\s+as\s+well\s+as\s+|,?\s+plus\s+|,?\s+along\s+with\s+|,?\s+together\s+with\s+|,?\s+and\s+|,\s+also\s+|,\s+then\s+)",
+    )
+    .unwrap_or_else(|e| panic!("split regex: {e}"))
+});
+
+/// Splits a question into clauses at conjunctions, never inside `protected`
+/// byte ranges (periods such as "between X and Y", quoted strings).
+pub(crate) fn clauses(text_in: &str, protected: &[(usize, usize)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut last = 0;
+    for m in SPLIT.find_iter(text_in) {
+        if protected
+            .iter()
+            .any(|(a, b)| m.start() < *b && m.end() > *a)
+        {
+            continue;
+        }
+        let piece = text_in[last..m.start()].trim();
+        if !piece.is_empty() {
+            out.push(piece.to_owned());
+        }
+        last = m.end();
+    }
+    let piece = text_in[last..].trim();
+    if !piece.is_empty() {
+        out.push(piece.to_owned());
+    }
+    out
+}

@@ -1,0 +1,794 @@
+//! Slot extraction: entities found in a question (periods, counts, quoted
+//! strings, e-mails, names, places, segment names, enum words) and the
+//! filling of a tool's arguments from its input schema by each property's
+//! type, format and name.
+
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use regex::Regex;
+use serde_json::{Map, Value, json};
+
+use super::dates::{self, Period};
+use super::text::{self, NUMBER_RE};
+
+/// Everything found in one piece of text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Entities {
+    /// The first period mentioned.
+    pub period: Option<Period>,
+    /// A count ("top 5", "ten customers").
+    pub count: Option<u64>,
+    /// Quoted strings, in order.
+    pub quoted: Vec<String>,
+    /// E-mail addresses, in order.
+    pub emails: Vec<String>,
+    /// Capitalized names (people, products) not at the start of a sentence.
+    pub names: Vec<String>,
+    /// Places after "in"/"from"/"based in".
+    pub places: Vec<String>,
+    /// Segment names (Champions, At Risk, ...).
+    pub segments: Vec<String>,
+    /// A word after "about"/"regarding" (an aspect or topic).
+    pub topic: Option<String>,
+    /// A tag after "as"/"tag".
+    pub tag: Option<String>,
+    /// Byte ranges of e-mails, quoted strings and periods (never split).
+    pub protected: Vec<(usize, usize)>,
+    /// The text with entity spans blanked (for intent scoring).
+    pub rest: String,
+    /// The original text.
+    pub original: String,
+}
+
+/// Standard RFM segment names (lower-case match forms, display forms).
+const SEGMENTS: &[(&str, &str)] = &[
+    ("champions", "Champions"),
+    ("loyal customers", "Loyal Customers"),
+    ("potential loyalists", "Potential Loyalists"),
+    ("recent customers", "Recent Customers"),
+    ("promising", "Promising"),
+    ("need attention", "Need Attention"),
+    ("needs attention", "Need Attention"),
+    ("about to sleep", "About To Sleep"),
+    ("at risk", "At Risk"),
+    ("can't lose them", "Can't Lose Them"),
+    ("cannot lose them", "Can't Lose Them"),
+    ("hibernating", "Hibernating"),
+    ("lost", "Lost"),
+];
+
+/// Segment names that are unambiguous in lower case.
+const PLAIN_SEGMENTS: &[&str] = &["champions", "hibernating", "potential loyalists"];
+
+const COUNTRIES: &[&str] = &[
+    "argentina",
+    "australia",
+    "austria",
+    "belgium",
+    "brazil",
+    "bulgaria",
+    "canada",
+    "chile",
+    "china",
+    "colombia",
+    "croatia",
+    "czechia",
+    "czech republic",
+    "denmark",
+    "egypt",
+    "estonia",
+    "finland",
+    "france",
+    "germany",
+    "greece",
+    "hungary",
+    "iceland",
+    "india",
+    "indonesia",
+    "ireland",
+    "israel",
+    "italy",
+    "japan",
+    "kenya",
+    "latvia",
+    "lithuania",
+    "luxembourg",
+    "malaysia",
+    "mexico",
+    "morocco",
+    "netherlands",
+    "new zealand",
+    "nigeria",
+    "norway",
+    "pakistan",
+    "peru",
+    "philippines",
+    "poland",
+    "portugal",
+    "romania",
+    "russia",
+    "saudi arabia",
+    "serbia",
+    "singapore",
+    "slovakia",
+    "slovenia",
+    "south africa",
+    "south korea",
+    "korea",
+    "spain",
+    "sweden",
+    "switzerland",
+    "thailand",
+    "turkey",
+    "ukraine",
+    "united kingdom",
+    "uk",
+    "united states",
+    "usa",
+    "us",
+    "vietnam",
+    "venezuela",
+];
+
+fn re(s: &str) -> Regex {
+    Regex::new(s).unwrap_or_else(|e| panic!("slot regex {s}: {e}"))
+}
+
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| re(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"));
+static QUOTED: LazyLock<Regex> =
+    LazyLock::new(|| re(r#""([^"]+)"|“([^”]+)”|(?:^|[\s(:,])'([^']+)'"#));
+static COUNT: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        r"(?i)\b(?:top|first|best|worst|bottom|last|biggest|largest|highest|leading|most|show me|list|give me)\s+(?P<n>{NUMBER_RE})\b|\b(?P<m>{NUMBER_RE})\s+(?:most|top|best|biggest|largest|highest|latest|recent|last|customers?|clients?|buyers?|products?|items?|imports?|people|rows|results|entries)\b|\ba\s+dozen\b"
+    ))
+});
+static CAPS: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"\b[A-Z][a-zA-Z'’-]+(?:\s+(?:van|de|von|der|da|di|le|la)?\s*[A-Z][a-zA-Z'’-]+)*")
+});
+static PLACE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(?:in|from|based in|living in|located in|near)\s+(?P<p>[A-Z][a-zA-Z-]+(?:\s+[A-Z][a-zA-Z-]+)*)",
+    )
+});
+static NAMED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(?i:named|called|name is|customer|client|for|about|of)\s+(?P<n>[A-Z][a-zA-Z'’-]+(?:\s+[A-Z][a-zA-Z'’-]+)*)",
+    )
+});
+static TOPIC: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:about|regarding|concerning|on|around|of)\s+(?:our\s+|the\s+|its\s+|their\s+|my\s+)?(?P<t>[a-z][a-z-]{2,})\b",
+    )
+});
+static TAG: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:tag(?:ged)?|label(?:led)?|mark(?:ed)?|flag(?:ged)?)\b(?:[^.?!]*?)\b(?:as|with|tag)\s+(?P<t>[A-Za-z0-9_-]+)",
+    )
+});
+
+fn month_or_day(w: &str) -> bool {
+    let l = w.to_lowercase();
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+        "h1",
+        "h2",
+    ]
+    .contains(&l.as_str())
+}
+
+/// Finds the entities in `text`.
+pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
+    let mut e = Entities {
+        original: text_in.to_owned(),
+        ..Default::default()
+    };
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for m in EMAIL.find_iter(text_in) {
+        e.emails.push(m.as_str().to_owned());
+        spans.push((m.start(), m.end()));
+    }
+    for c in QUOTED.captures_iter(text_in) {
+        if let Some(m) = c.get(1).or(c.get(2)).or(c.get(3))
+            && !spans.iter().any(|(a, b)| m.start() >= *a && m.start() < *b)
+        {
+            e.quoted.push(m.as_str().to_owned());
+            spans.push((m.start(), m.end()));
+        }
+    }
+    let masked = dates::mask(text_in, &spans);
+    let periods = dates::find_periods(&masked, reference);
+    e.period = periods.first().map(|f| f.period);
+    spans.extend(periods.iter().map(|f| f.span));
+    e.protected = spans.clone();
+    let masked = dates::mask(text_in, &spans);
+
+    let lower = masked.to_lowercase();
+    for (form, display) in SEGMENTS {
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(form) {
+            let start = from + pos;
+            let end = start + form.len();
+            from = end;
+            let boundary = (start == 0 || !lower.as_bytes()[start - 1].is_ascii_alphanumeric())
+                && (end == lower.len() || !lower.as_bytes()[end].is_ascii_alphanumeric());
+            if !boundary {
+                continue;
+            }
+            let orig = &masked[start..end];
+            let title = orig
+                .split_whitespace()
+                .all(|w| w.chars().next().is_some_and(char::is_uppercase));
+            let followed_by_segment = lower[end..].trim_start().starts_with("segment");
+            if title || PLAIN_SEGMENTS.contains(form) || followed_by_segment {
+                if !e.segments.iter().any(|s| s == display) {
+                    e.segments.push((*display).to_owned());
+                }
+                spans.push((start, end));
+            }
+        }
+    }
+    let masked = dates::mask(text_in, &spans);
+
+    static TAG_VERB: LazyLock<Regex> = LazyLock::new(|| {
+        re(r"(?i)\b(?:tag|tagged|label|labelled|labeled|mark|marked|flag|flagged)\b")
+    });
+    if TAG_VERB.is_match(&masked) {
+        e.tag = e.quoted.first().cloned().or_else(|| {
+            TAG.captures(&masked)
+                .and_then(|c| c.name("t"))
+                .map(|t| t.as_str().to_owned())
+        });
+    }
+
+    for c in COUNT.captures_iter(&masked) {
+        let n = c
+            .name("n")
+            .or(c.name("m"))
+            .and_then(|m| text::number_value(m.as_str()))
+            .or_else(|| {
+                c.get(0)
+                    .filter(|m| m.as_str().contains("dozen"))
+                    .map(|_| 12)
+            });
+        if let (Some(n), None) = (n, e.count) {
+            e.count = Some(n);
+            if let Some(m) = c.name("n").or(c.name("m")) {
+                spans.push((m.start(), m.end()));
+            }
+        }
+    }
+
+    for c in PLACE.captures_iter(&masked) {
+        if let Some(p) = c.name("p")
+            && !month_or_day(p.as_str())
+        {
+            let place = strip_segment_words(p.as_str());
+            if !place.is_empty() && !e.places.contains(&place) {
+                e.places.push(place);
+                spans.push((p.start(), p.end()));
+            }
+        }
+    }
+    let masked_now = dates::mask(text_in, &spans);
+    let mut names: Vec<String> = Vec::new();
+    for c in NAMED.captures_iter(&masked_now) {
+        if let Some(n) = c.name("n")
+            && !month_or_day(n.as_str())
+        {
+            names.push(n.as_str().to_owned());
+            spans.push((n.start(), n.end()));
+        }
+    }
+    let masked_now = dates::mask(text_in, &spans);
+    for m in CAPS.find_iter(&masked_now) {
+        let s = m.as_str();
+        let words: Vec<&str> = s.split_whitespace().collect();
+        // A lone capitalized word opening a sentence is just grammar.
+        let sentence_start = masked_now[..m.start()]
+            .trim_end()
+            .chars()
+            .last()
+            .is_none_or(|ch| matches!(ch, '.' | '?' | '!' | ':' | ';'));
+        let words: Vec<&str> = if sentence_start {
+            if words.len() < 2 {
+                continue;
+            }
+            // "Jane Doe's profile": keep it; "Show Champions" was masked already.
+            if text::is_stop(&words[0].to_lowercase()) || is_verb_like(words[0]) {
+                words[1..].to_vec()
+            } else {
+                words
+            }
+        } else {
+            words
+        };
+        let name = words
+            .iter()
+            .filter(|w| !month_or_day(w) && !is_common_word(w))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let name = name
+            .trim_end_matches("'s")
+            .trim_end_matches("’s")
+            .to_owned();
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+            spans.push((m.start(), m.end()));
+        }
+    }
+    e.names = names;
+
+    if let Some(c) = TOPIC.captures(&dates::mask(text_in, &spans))
+        && let Some(t) = c.name("t")
+        && !text::is_stop(&t.as_str().to_lowercase())
+    {
+        e.topic = Some(t.as_str().to_lowercase());
+    }
+    e.rest = dates::mask(text_in, &spans);
+    e
+}
+
+fn strip_segment_words(p: &str) -> String {
+    p.split_whitespace()
+        .filter(|w| !is_common_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_verb_like(w: &str) -> bool {
+    matches!(
+        w.to_lowercase().as_str(),
+        "find"
+            | "search"
+            | "show"
+            | "tell"
+            | "give"
+            | "list"
+            | "look"
+            | "get"
+            | "pull"
+            | "fetch"
+            | "display"
+            | "open"
+            | "tag"
+            | "draft"
+            | "write"
+            | "predict"
+            | "count"
+            | "who"
+            | "what"
+            | "which"
+            | "how"
+            | "where"
+            | "when"
+            | "is"
+            | "are"
+            | "did"
+            | "does"
+            | "do"
+            | "any"
+            | "and"
+            | "also"
+            | "then"
+            | "compare"
+            | "customer"
+            | "customers"
+            | "profile"
+            | "lookup"
+    )
+}
+
+fn is_common_word(w: &str) -> bool {
+    let l = w.to_lowercase();
+    text::is_stop(&l)
+        || matches!(
+            l.as_str(),
+            "customer"
+                | "customers"
+                | "client"
+                | "clients"
+                | "revenue"
+                | "sales"
+                | "product"
+                | "products"
+                | "order"
+                | "orders"
+                | "email"
+                | "sms"
+                | "segment"
+                | "segments"
+                | "profile"
+                | "aima"
+                | "i"
+                | "i'm"
+                | "ok"
+                | "thanks"
+                | "hi"
+                | "hello"
+        )
+}
+
+/// How a schema property is filled.
+#[derive(Debug, Clone, PartialEq)]
+enum SlotKind {
+    DateStart,
+    DateEnd,
+    Enum(Vec<String>),
+    Count,
+    Segment,
+    Country,
+    City,
+    Place,
+    CustomerRef,
+    Query,
+    Tag,
+    Topic,
+    Free,
+    StringList { people: bool },
+    Unknown,
+}
+
+fn types_of(schema: &Value) -> Vec<String> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect(),
+        _ => schema
+            .get("anyOf")
+            .or(schema.get("oneOf"))
+            .and_then(Value::as_array)
+            .map(|alts| alts.iter().flat_map(types_of).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn kind_of(name: &str, schema: &Value) -> SlotKind {
+    let types = types_of(schema);
+    let parts: Vec<&str> = name.split(['_', '-']).collect();
+    let has = |w: &[&str]| parts.iter().any(|p| w.contains(p));
+    let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
+    if let Some(Value::Array(values)) = schema.get("enum") {
+        let vals: Vec<String> = values
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        if !vals.is_empty() {
+            return SlotKind::Enum(vals);
+        }
+    }
+    if types.iter().any(|t| t == "string") && (format == "date" || format == "date-time") {
+        if has(&["end", "to", "until", "before", "max", "through"]) {
+            return SlotKind::DateEnd;
+        }
+        return SlotKind::DateStart;
+    }
+    if types.iter().any(|t| t == "integer" || t == "number") {
+        return SlotKind::Count;
+    }
+    if types.iter().any(|t| t == "array") {
+        return SlotKind::StringList {
+            people: has(&[
+                "customers",
+                "customer",
+                "emails",
+                "email",
+                "ids",
+                "recipients",
+                "contacts",
+            ]),
+        };
+    }
+    if types.iter().any(|t| t == "string") {
+        if has(&["segment", "segments", "audience"]) {
+            return SlotKind::Segment;
+        }
+        if has(&["country"]) {
+            return SlotKind::Country;
+        }
+        if has(&["city", "town"]) {
+            return SlotKind::City;
+        }
+        if has(&["region", "location", "place"]) {
+            return SlotKind::Place;
+        }
+        if has(&["customer", "email", "person", "contact", "client", "who"]) {
+            return SlotKind::CustomerRef;
+        }
+        if has(&["query", "q", "search", "term", "name", "keyword"]) {
+            return SlotKind::Query;
+        }
+        if has(&["tag", "label"]) {
+            return SlotKind::Tag;
+        }
+        if has(&["aspect", "topic", "theme", "subject"]) {
+            return SlotKind::Topic;
+        }
+        if has(&[
+            "brief",
+            "prompt",
+            "instructions",
+            "instruction",
+            "description",
+            "text",
+            "message",
+            "goal",
+        ]) {
+            return SlotKind::Free;
+        }
+    }
+    SlotKind::Unknown
+}
+
+fn enum_word_forms(value: &str) -> Vec<String> {
+    let v = value.to_lowercase();
+    let mut forms = vec![v.clone()];
+    match v.as_str() {
+        "day" => forms.extend(["daily", "per day", "by day", "each day", "days"].map(String::from)),
+        "week" => {
+            forms.extend(["weekly", "per week", "by week", "each week", "weeks"].map(String::from))
+        }
+        "month" => forms
+            .extend(["monthly", "per month", "by month", "each month", "months"].map(String::from)),
+        "quarter" => forms.extend(["quarterly", "per quarter", "by quarter"].map(String::from)),
+        "year" => {
+            forms.extend(["yearly", "annual", "annually", "per year", "by year"].map(String::from))
+        }
+        "quantity" => forms.extend(
+            [
+                "units",
+                "unit",
+                "volume",
+                "number sold",
+                "how many sold",
+                "most sold",
+                "sold the most",
+                "quantities",
+            ]
+            .map(String::from),
+        ),
+        "revenue" => forms
+            .extend(["sales value", "turnover", "by sales", "money", "income"].map(String::from)),
+        "email" => forms.extend(["e-mail", "mail", "newsletter"].map(String::from)),
+        "sms" => forms.extend(["text message", "texts", "text"].map(String::from)),
+        _ => {}
+    }
+    forms
+}
+
+fn word_in(hay: &str, needle: &str) -> bool {
+    let mut from = 0;
+    while let Some(pos) = hay[from..].find(needle) {
+        let s = from + pos;
+        let e = s + needle.len();
+        let ok = (s == 0 || !hay.as_bytes()[s - 1].is_ascii_alphanumeric())
+            && (e == hay.len() || !hay.as_bytes()[e].is_ascii_alphanumeric());
+        if ok {
+            return true;
+        }
+        from = e;
+    }
+    false
+}
+
+/// The result of filling one tool's arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Filled {
+    /// The arguments object (absent optional fields left out).
+    pub args: Map<String, Value>,
+    /// Required properties that could not be filled.
+    pub missing: Vec<String>,
+}
+
+fn bound(schema: &Value, n: u64) -> Value {
+    let min = schema.get("minimum").and_then(Value::as_u64).unwrap_or(0);
+    let max = schema
+        .get("maximum")
+        .and_then(Value::as_u64)
+        .unwrap_or(u64::MAX);
+    json!(n.clamp(min, max))
+}
+
+/// Fills the arguments of a tool with input schema `schema` from the
+/// entities of `e`.
+pub(crate) fn fill(schema: &Value, e: &Entities) -> Filled {
+    let mut args = Map::new();
+    let props = schema.get("properties").and_then(Value::as_object);
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(props) = props else {
+        return Filled {
+            args,
+            missing: required.iter().map(|s| (*s).to_owned()).collect(),
+        };
+    };
+    let kinds: Vec<(&String, &Value, SlotKind)> =
+        props.iter().map(|(n, s)| (n, s, kind_of(n, s))).collect();
+    let has_country = kinds.iter().any(|(_, _, k)| *k == SlotKind::Country);
+    let lower = e.original.to_lowercase();
+    let rest_lower = e.rest.to_lowercase();
+    let person = || {
+        e.emails
+            .first()
+            .or(e.quoted.first())
+            .or(e.names.first())
+            .cloned()
+    };
+    for (name, prop, kind) in &kinds {
+        let v: Option<Value> = match kind {
+            SlotKind::DateStart => e.period.and_then(|p| p.start).map(|d| json!(d.to_string())),
+            SlotKind::DateEnd => e.period.and_then(|p| p.end).map(|d| json!(d.to_string())),
+            SlotKind::Enum(values) => values
+                .iter()
+                .find(|v| enum_word_forms(v).iter().any(|f| word_in(&rest_lower, f)))
+                .or_else(|| {
+                    values
+                        .iter()
+                        .find(|v| enum_word_forms(v).iter().any(|f| word_in(&lower, f)))
+                })
+                .map(|v| json!(v)),
+            SlotKind::Count => e.count.map(|n| bound(prop, n)),
+            SlotKind::Segment => e.segments.first().map(|s| json!(s)),
+            SlotKind::Country => e
+                .places
+                .iter()
+                .find(|p| COUNTRIES.contains(&p.to_lowercase().as_str()))
+                .map(|p| json!(p)),
+            SlotKind::City => e
+                .places
+                .iter()
+                .find(|p| !has_country || !COUNTRIES.contains(&p.to_lowercase().as_str()))
+                .map(|p| json!(p)),
+            SlotKind::Place => e.places.first().map(|p| json!(p)),
+            SlotKind::CustomerRef => person().map(|p| json!(p)),
+            SlotKind::Query => e
+                .emails
+                .first()
+                .or(e.quoted.first())
+                .or(e.names.first())
+                .or(e.places.first())
+                .map(|p| json!(p)),
+            SlotKind::Tag => e.tag.clone().map(|t| json!(t)),
+            SlotKind::Topic => e.topic.clone().map(|t| json!(t)),
+            SlotKind::Free => Some(json!(e.original.trim())),
+            SlotKind::StringList { people } => {
+                let items: Vec<String> = if *people {
+                    if e.emails.is_empty() {
+                        e.names.clone()
+                    } else {
+                        e.emails.clone()
+                    }
+                } else {
+                    e.quoted.clone()
+                };
+                (!items.is_empty()).then(|| json!(items))
+            }
+            SlotKind::Unknown => None,
+        };
+        if let Some(v) = v {
+            args.insert((*name).clone(), v);
+        }
+    }
+    let missing = required
+        .iter()
+        .filter(|r| !args.contains_key(**r))
+        .map(|s| (*s).to_owned())
+        .collect();
+    Filled { args, missing }
+}
+
+/// How many entity arguments of `schema` (people, places, segments, quoted
+/// strings, tags) `e` fills.
+pub(crate) fn entity_slots(schema: &Value, e: &Entities) -> usize {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return 0;
+    };
+    let filled = fill(schema, e);
+    props
+        .iter()
+        .filter(|(name, prop)| {
+            filled.args.contains_key(*name)
+                && matches!(
+                    kind_of(name, prop),
+                    SlotKind::Segment
+                        | SlotKind::Country
+                        | SlotKind::City
+                        | SlotKind::Place
+                        | SlotKind::CustomerRef
+                        | SlotKind::Query
+                        | SlotKind::Tag
+                        | SlotKind::StringList { .. }
+                )
+        })
+        .count()
+}
+
+/// Whether `e` carries a value for some property of `schema` (used for
+/// follow-ups: "and last month?" carries a period).
+pub(crate) fn overrides(schema: &Value, e: &Entities) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return out;
+    };
+    let filled = fill(schema, e);
+    for (name, prop) in props {
+        match kind_of(name, prop) {
+            SlotKind::DateStart | SlotKind::DateEnd if e.period.is_some() => {
+                // A new period replaces both bounds (an open bound clears).
+                out.insert(
+                    name.clone(),
+                    filled.args.get(name).cloned().unwrap_or(Value::Null),
+                );
+            }
+            SlotKind::Free => {}
+            _ => {
+                if let Some(v) = filled.args.get(name) {
+                    out.insert(name.clone(), v.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 6, 15).expect("date")
+    }
+
+    #[test]
+    fn entities_are_found() {
+        let e = extract("Show the profile of jane@example.com", r());
+        assert_eq!(e.emails, vec!["jane@example.com"]);
+        let e = extract("Tell me about customer Maria Anders", r());
+        assert_eq!(e.names, vec!["Maria Anders"]);
+        let e = extract("How many customers in Germany signed up last month?", r());
+        assert_eq!(e.places, vec!["Germany"]);
+        assert!(e.period.is_some());
+        let e = extract("top ten products", r());
+        assert_eq!(e.count, Some(10));
+        let e = extract("churn risk among the Champions", r());
+        assert_eq!(e.segments, vec!["Champions"]);
+        let e = extract("Which customers are at risk of leaving?", r());
+        assert!(
+            e.segments.is_empty(),
+            "lower-case 'at risk' is not the segment"
+        );
+        let e = extract("Tag bob@example.com as vip", r());
+        assert_eq!(e.tag.as_deref(), Some("vip"));
+        let e = extract("What do people say about our delivery?", r());
+        assert_eq!(e.topic.as_deref(), Some("delivery"));
+    }
+}

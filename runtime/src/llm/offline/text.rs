@@ -1,0 +1,429 @@
+//! Word-level normalization for routing: tokens, a small English synonym
+//! table (language, not tool names), stop words and number words.
+
+/// Canonical form of a lower-case word: synonyms folded, plurals stripped.
+pub(crate) fn canonical(word: &str) -> String {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    if let Some(c) = synonym(w) {
+        return c.to_owned();
+    }
+    let stem = singular(w);
+    synonym(&stem).map(str::to_owned).unwrap_or(stem)
+}
+
+fn singular(w: &str) -> String {
+    if w.len() > 4 && w.ends_with("ies") {
+        format!("{}y", &w[..w.len() - 3])
+    } else if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
+        w[..w.len() - 1].to_owned()
+    } else {
+        w.to_owned()
+    }
+}
+
+fn synonym(w: &str) -> Option<&'static str> {
+    Some(match w {
+        "sales" | "sale" | "turnover" | "income" | "earnings" | "takings" | "gmv" | "revenues"
+        | "proceeds" | "money" => "revenue",
+        "sold" | "sell" | "selling" | "seller" | "sellers" | "bestseller" | "bestsellers"
+        | "bestselling" => "sell",
+        "client" | "clients" | "buyer" | "buyers" | "shopper" | "shoppers" | "purchaser"
+        | "purchasers" | "consumer" | "consumers" => "customer",
+        "item" | "items" | "sku" | "skus" | "article" | "articles" | "merchandise" | "goods" => {
+            "product"
+        }
+        "signed" | "sign" | "signup" | "signups" | "registered" | "register" | "registration"
+        | "registrations" | "joined" | "join" | "acquired" | "onboarded" => "signup",
+        "many" | "number" | "count" | "counts" | "headcount" | "tally" => "count",
+        "churn" | "churned" | "churning" | "leave" | "leaving" | "lapse" | "lapsing" | "lapsed"
+        | "attrition" | "defect" | "defecting" | "quit" | "quitting" => "churn",
+        "opinion" | "opinions" | "feel" | "feeling" | "feelings" | "perception" | "mood"
+        | "sentiments" => "sentiment",
+        "reviews" | "reviewed" => "review",
+        "roi" | "roas" => "roas",
+        "channels" => "channel",
+        "segments" | "cluster" | "clusters" | "clustering" | "group" | "groups" | "cohort"
+        | "cohorts" | "persona" | "personas" | "segmentation" => "segment",
+        "imports" | "imported" | "importing" | "upload" | "uploads" | "uploaded" | "sync"
+        | "synced" | "ingest" | "ingestion" | "load" | "loaded" => "import",
+        "write" | "compose" | "drafts" | "drafting" | "wording" => "draft",
+        "predict" | "prediction" | "predicted" | "forecast" | "forecasts" | "estimate"
+        | "expected" | "projected" => "predict",
+        "label" | "labels" | "mark" | "flag" | "tagged" | "tagging" | "tags" => "tag",
+        "details" | "detail" | "info" | "information" | "profiles" | "dossier" => "profile",
+        "find" | "lookup" | "locate" | "searching" | "searches" => "search",
+        "monthly" | "months" => "month",
+        "weekly" | "weeks" => "week",
+        "daily" | "days" | "everyday" => "day",
+        "trend" | "trends" | "evolution" | "timeline" | "historical" => "trend",
+        "history" => "profile",
+        "ordered" | "purchased" | "bought" | "purchase" | "purchases" | "orders" => "order",
+        "mail" | "mails" | "emails" | "e-mail" | "newsletter" => "email",
+        "texts" | "sms" => "sms",
+        "subjects" => "subject",
+        "best" | "top" | "leading" | "biggest" | "highest" | "most" => "top",
+        "ads" | "advertising" | "adverts" | "spend" | "spending" => "ad",
+        _ => return None,
+    })
+}
+
+/// Words that carry no intent.
+pub(crate) fn is_stop(w: &str) -> bool {
+    matches!(
+        w,
+        "the"
+            | "a"
+            | "an"
+            | "of"
+            | "in"
+            | "on"
+            | "for"
+            | "to"
+            | "we"
+            | "our"
+            | "ours"
+            | "us"
+            | "me"
+            | "my"
+            | "i"
+            | "you"
+            | "your"
+            | "what"
+            | "whats"
+            | "which"
+            | "who"
+            | "whom"
+            | "how"
+            | "is"
+            | "are"
+            | "was"
+            | "were"
+            | "do"
+            | "does"
+            | "did"
+            | "be"
+            | "been"
+            | "being"
+            | "have"
+            | "has"
+            | "had"
+            | "show"
+            | "give"
+            | "tell"
+            | "list"
+            | "please"
+            | "can"
+            | "could"
+            | "would"
+            | "will"
+            | "should"
+            | "with"
+            | "by"
+            | "from"
+            | "at"
+            | "and"
+            | "or"
+            | "it"
+            | "its"
+            | "this"
+            | "that"
+            | "these"
+            | "those"
+            | "there"
+            | "their"
+            | "them"
+            | "they"
+            | "all"
+            | "any"
+            | "some"
+            | "get"
+            | "let"
+            | "see"
+            | "much"
+            | "per"
+            | "each"
+            | "than"
+            | "then"
+            | "so"
+            | "up"
+            | "out"
+            | "about"
+            | "into"
+            | "over"
+            | "just"
+            | "also"
+            | "now"
+            | "currently"
+            | "kindly"
+            | "pls"
+            | "want"
+            | "wanted"
+            | "know"
+            | "need"
+            | "like"
+            | "look"
+            | "s"
+            | "t"
+            | "doing"
+            | "made"
+            | "make"
+            | "as"
+            | "if"
+            | "not"
+            | "no"
+            | "yes"
+            | "ok"
+            | "okay"
+            | "hey"
+            | "hi"
+            | "hello"
+            | "thanks"
+            | "thank"
+            | "quick"
+            | "what's"
+            | "who's"
+            | "how's"
+            | "it's"
+            | "i'd"
+            | "we've"
+            | "don't"
+            | "quickly"
+            | "going"
+            | "go"
+            | "got"
+            | "here"
+            | "where"
+            | "when"
+            | "why"
+            | "named"
+            | "called"
+            | "whose"
+            | "far"
+            | "again"
+            | "same"
+            | "only"
+            | "figure"
+            | "figures"
+            | "numbers"
+            | "stats"
+            | "data"
+            | "report"
+            | "overview"
+            | "breakdown"
+            | "break"
+            | "down"
+            | "split"
+            | "across"
+            | "during"
+            | "within"
+            | "between"
+            | "since"
+            | "until"
+            | "before"
+            | "after"
+            | "last"
+            | "past"
+            | "previous"
+            | "next"
+            | "current"
+            | "recent"
+            | "recently"
+            | "latest"
+            | "new"
+            | "year"
+            | "years"
+            | "quarter"
+            | "quarters"
+            | "today"
+            | "yesterday"
+            | "ago"
+            | "period"
+            | "time"
+            | "range"
+            | "one"
+            | "ones"
+            | "people"
+            | "folks"
+            | "anyone"
+            | "someone"
+            | "thing"
+            | "things"
+            | "say"
+            | "says"
+            | "saying"
+            | "said"
+            | "think"
+            | "thinks"
+            | "really"
+            | "very"
+            | "e"
+            | "d"
+            | "ll"
+            | "re"
+            | "ve"
+            | "m"
+            | "might"
+            | "may"
+            | "likely"
+            | "soon"
+            | "january"
+            | "february"
+            | "march"
+            | "april"
+            | "june"
+            | "july"
+            | "august"
+            | "september"
+            | "october"
+            | "november"
+            | "december"
+            | "q1"
+            | "q2"
+            | "q3"
+            | "q4"
+            | "h1"
+            | "h2"
+    )
+}
+
+/// Intent-neutral operators: they say what to do, not what about. A tool is
+/// only chosen when some non-operator word of the question matches it.
+pub(crate) fn is_operator(w: &str) -> bool {
+    matches!(
+        w,
+        "count"
+            | "top"
+            | "search"
+            | "total"
+            | "sum"
+            | "average"
+            | "rank"
+            | "ranked"
+            | "ranking"
+            | "high"
+            | "low"
+            | "large"
+            | "small"
+            | "first"
+            | "worst"
+            | "lowest"
+            | "least"
+            | "day"
+            | "week"
+            | "month"
+            | "status"
+            | "summary"
+            | "profile"
+            | "trend"
+            | "compare"
+            | "comparison"
+            | "tag"
+            | "draft"
+            | "predict"
+    )
+}
+
+/// Multi-word phrases folded to one word before tokenizing.
+const PHRASES: &[(&str, &str)] = &[
+    ("look up", "lookup"),
+    ("looking up", "lookup"),
+    ("signed up", "signup"),
+    ("sign up", "signup"),
+    ("signing up", "signup"),
+    ("how many", "count"),
+    ("best selling", "top sell"),
+    ("best-selling", "top sell"),
+    ("top selling", "top sell"),
+    ("return on ad spend", "roas"),
+    ("return on investment", "roas"),
+    ("subject line", "subject"),
+    ("e-mail", "email"),
+    ("text message", "sms"),
+];
+
+/// Content tokens of a text: canonical, without stop words or pure numbers.
+pub(crate) fn content_tokens(text: &str) -> Vec<String> {
+    let mut lower = text.to_lowercase().replace('’', "'");
+    for (from, to) in PHRASES {
+        if lower.contains(from) {
+            lower = lower.replace(from, to);
+        }
+    }
+    lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .map(|w| w.trim_matches('\'').to_owned())
+        .map(|w| w.strip_suffix("'s").map(str::to_owned).unwrap_or(w))
+        .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| !is_stop(w))
+        .map(|w| canonical(&w))
+        .filter(|w| !is_stop(w) && !w.is_empty())
+        .collect()
+}
+
+/// The value of a number word ("ten" -> 10), or of a numeral.
+pub(crate) fn number_value(w: &str) -> Option<u64> {
+    let w = w.to_lowercase();
+    if let Ok(n) = w.parse::<u64>() {
+        return Some(n);
+    }
+    Some(match w.as_str() {
+        "one" | "a" | "an" | "single" => 1,
+        "two" | "couple" => 2,
+        "three" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        "ten" => 10,
+        "eleven" => 11,
+        "twelve" | "dozen" => 12,
+        "thirteen" => 13,
+        "fourteen" => 14,
+        "fifteen" => 15,
+        "sixteen" => 16,
+        "seventeen" => 17,
+        "eighteen" => 18,
+        "nineteen" => 19,
+        "twenty" => 20,
+        "thirty" => 30,
+        "forty" => 40,
+        "fifty" => 50,
+        "sixty" => 60,
+        "seventy" => 70,
+        "eighty" => 80,
+        "ninety" => 90,
+        "hundred" => 100,
+        _ => return None,
+    })
+}
+
+/// Regex alternation of number words and numerals (for patterns).
+pub(crate) const NUMBER_RE: &str = r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|dozen";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synonyms_and_plurals_fold() {
+        assert_eq!(canonical("sales"), "revenue");
+        assert_eq!(canonical("clients"), "customer");
+        assert_eq!(canonical("products"), "product");
+        assert_eq!(canonical("categories"), "category");
+        assert_eq!(canonical("status"), "status");
+        assert_eq!(
+            content_tokens("How many clients did we sign up?"),
+            vec!["count", "customer", "signup"]
+        );
+    }
+
+    #[test]
+    fn number_words() {
+        assert_eq!(number_value("ten"), Some(10));
+        assert_eq!(number_value("25"), Some(25));
+        assert_eq!(number_value("dozen"), Some(12));
+        assert_eq!(number_value("lots"), None);
+    }
+}

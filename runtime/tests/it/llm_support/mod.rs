@@ -1,0 +1,5 @@
+//! Test support for the LLM providers: a local scripted OpenAI-compatible
+//! server and a tool catalog shaped like the real one.
+
+pub mod catalog;
+pub mod server;
