@@ -64,12 +64,57 @@ pub enum Command {
         #[command(subcommand)]
         command: ToolsCommand,
     },
+    /// Ask the planner (M7) a question; it answers from the data through the
+    /// tools, streaming its plan, tool calls and answer.
+    Ask(AskArgs),
     /// Benchmarks that print ratios against baselines measured in the same run.
     Bench {
         /// Which benchmark.
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+/// `aima ask` arguments.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question (leave out with --approve or --reject).
+    #[arg(required_unless_present_any = ["approve", "reject"])]
+    pub question: Option<String>,
+    /// Organization slug [default: the only organization].
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Continue this conversation thread (printed after every answer).
+    #[arg(long, value_name = "ID")]
+    pub thread: Option<uuid::Uuid>,
+    /// Output: text for people, or jsonl (one protocol event per line, see
+    /// runtime/schema/events.v1.json).
+    #[arg(long, value_enum, default_value_t = AskFormat::Text)]
+    pub format: AskFormat,
+    /// Approve the side-effecting call the thread is paused on (needs --thread).
+    #[arg(long, requires = "thread", conflicts_with_all = ["reject", "question"])]
+    pub approve: bool,
+    /// With --approve: run the call with these arguments (a JSON object)
+    /// instead of the model's.
+    #[arg(long, value_name = "JSON", requires = "approve")]
+    pub arguments: Option<String>,
+    /// Reject the paused call, giving a reason (needs --thread).
+    #[arg(
+        long,
+        value_name = "REASON",
+        requires = "thread",
+        conflicts_with = "question"
+    )]
+    pub reject: Option<String>,
+}
+
+/// Output format of `aima ask`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AskFormat {
+    /// The plan, tool calls and answer for a person.
+    Text,
+    /// One JSON event per line.
+    Jsonl,
 }
 
 /// `aima orgs` subcommands.

@@ -21,6 +21,7 @@ macro_rules! out {
 
 mod bench;
 mod cli;
+mod render;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -32,7 +33,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{BenchCommand, Cli, Command, Format, OrgsCommand, ToolsCommand, ToolsFormat};
+use cli::{AskFormat, BenchCommand, Cli, Command, Format, OrgsCommand, ToolsCommand, ToolsFormat};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -126,6 +127,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Tools {
             command: ToolsCommand::List { format },
         } => tools_list(format),
+        Command::Ask(args) => ask(&config, args).await,
         Command::Import(args) => import(&config, args).await,
         Command::Demo { org, seed } => demo(&config, &org, seed).await,
         Command::Bench {
@@ -194,6 +196,97 @@ fn describe_db(config: &Config) -> String {
 }
 
 /// Opens the configured store and applies migrations.
+/// `aima ask`: one planner turn (a question, or an approval decision on a
+/// paused thread), its events printed as they come.
+async fn ask(config: &Config, args: cli::AskArgs) -> Result<()> {
+    use aima_actors::planner::{Approval, Checkpoints, Planner, TurnOutcome};
+    use aima_actors::{Handlers, Runtime, RuntimeOptions};
+
+    let store = open_store(config).await?;
+    let org = resolve_org(&store, config, args.org.as_deref(), false).await?;
+    let provider =
+        aima_runtime::llm::build_provider(&aima_runtime::llm::LlmConfig::from_config(config)?)?;
+    let runtime = Runtime::start(
+        store.clone(),
+        Handlers::standard(store.clone()),
+        RuntimeOptions::default(),
+    )
+    .await?;
+    let registry = std::sync::Arc::new(runtime.registry(aima_tools::catalog()));
+    let planner = Planner::new(store, registry, provider, Checkpoints::Store)?;
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<aima_runtime::events::Event>();
+    let format = args.format;
+    let printer = async move {
+        use std::io::Write as _;
+        let mut streamed = false;
+        let mut line_open = false;
+        while let Some(event) = rx.recv().await {
+            match format {
+                AskFormat::Jsonl => outln!("{}", serde_json::to_string(&event)?)?,
+                AskFormat::Text => {
+                    streamed |= matches!(event.body, aima_runtime::events::EventBody::Token { .. });
+                    if let Some(text) = render::text(&event.body, streamed) {
+                        out!("{text}")?;
+                        std::io::stdout().flush()?;
+                        line_open = !text.ends_with('\n');
+                    }
+                }
+            }
+        }
+        if line_open {
+            outln!()?;
+        }
+        Ok::<(), anyhow::Error>(())
+    };
+    let turn = async move {
+        let result = if args.approve || args.reject.is_some() {
+            let thread = args
+                .thread
+                .context("--approve and --reject need --thread")?;
+            let decision = match args.reject {
+                Some(reason) => Approval::Reject {
+                    reason: Some(reason),
+                },
+                None => Approval::Approve {
+                    arguments: args
+                        .arguments
+                        .as_deref()
+                        .map(serde_json::from_str)
+                        .transpose()
+                        .context("--arguments is not valid JSON")?,
+                },
+            };
+            planner
+                .resume(org.id, thread, decision, &tx)
+                .await
+                .map(|outcome| (thread, outcome))
+        } else {
+            let question = args.question.unwrap_or_default();
+            planner.ask(org.id, args.thread, &question, &tx).await
+        };
+        drop(tx);
+        Ok::<_, anyhow::Error>(result?)
+    };
+    let (printed, turn) = tokio::join!(printer, turn);
+    runtime.shutdown().await;
+    printed?;
+    let (thread, outcome) = turn?;
+    if format == AskFormat::Text {
+        match &outcome {
+            TurnOutcome::Paused { .. } => eprintln!(
+                "thread {thread} is paused: continue with `aima ask --thread {thread} --approve` \
+                 or `--reject REASON`"
+            ),
+            _ => eprintln!("thread {thread} (follow up with --thread {thread})"),
+        }
+    }
+    match outcome {
+        TurnOutcome::Failed { code } => bail!("the planner could not answer ({code})"),
+        TurnOutcome::Answered { .. } | TurnOutcome::Paused { .. } => Ok(()),
+    }
+}
+
 async fn open_store(config: &Config) -> Result<Store> {
     let store = Store::open(config.database_url.as_deref(), &config.data_dir).await?;
     store.migrate().await?;

@@ -23,6 +23,7 @@ mod event;
 mod handler;
 mod ingest;
 mod jobs;
+pub mod planner;
 mod runtime;
 mod schedule;
 mod scheduler;

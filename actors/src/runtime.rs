@@ -76,9 +76,11 @@ impl Handlers {
         self
     }
 
-    // MERGE(data): the data module's handler plugs in through `with_tools`;
-    // the binary and web build their handlers as
-    // `Handlers::new().with_tools(Module::Data, Arc::new(data::DataTools { store }))`.
+    /// Every handler built so far: the data module's tools over `store`
+    /// (M1..M6 answer `NotImplemented` until their modules land).
+    pub fn standard(store: Store) -> Handlers {
+        Handlers::new().with_tools(Module::Data, Arc::new(crate::data::DataTools::new(store)))
+    }
 
     /// Jobs of `kind` are run by `runner` (inside the actor of
     /// [`JobKind::worker`]).

@@ -35,7 +35,7 @@ use std::str::FromStr;
 
 use aima_runtime::store::{
     CustomerIdentity, CustomerUpdate, ImportRecord, NewCustomer, NewOrder, NewOrderItem,
-    OrderIdentity, OrderUpdate, Store, StoreTx,
+    OrderIdentity, OrderUpdate, Store, StoreTx, round_money,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -669,10 +669,10 @@ impl PendingOrder {
     fn amount(&self, kind: AmountKind) -> f64 {
         match kind {
             AmountKind::UnitPrice => {
-                return round4(self.amounts.iter().map(|(a, q)| a.unwrap_or(0.0) * q).sum());
+                return round_money(self.amounts.iter().map(|(a, q)| a.unwrap_or(0.0) * q).sum());
             }
             AmountKind::LineTotal => {
-                return round4(self.amounts.iter().filter_map(|(a, _)| *a).sum());
+                return round_money(self.amounts.iter().filter_map(|(a, _)| *a).sum());
             }
             AmountKind::OrderTotal => {}
         }
@@ -680,15 +680,11 @@ impl PendingOrder {
         let all_given = given.len() == self.amounts.len();
         let all_equal = given.windows(2).all(|w| (w[0] - w[1]).abs() < 1e-9);
         if given.len() > 1 && all_given && !all_equal {
-            round4(given.iter().sum())
+            round_money(given.iter().sum())
         } else {
             given.first().copied().unwrap_or(0.0)
         }
     }
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 /// One parsed row.
@@ -982,7 +978,7 @@ async fn run(
                                 unit_price: match scan.mapping.amount_kind {
                                     AmountKind::UnitPrice => row.amount,
                                     AmountKind::LineTotal if quantity != 0.0 => {
-                                        row.amount.map(|a| round4(a / quantity))
+                                        row.amount.map(|a| round_money(a / quantity))
                                     }
                                     _ => None,
                                 },
@@ -1124,7 +1120,7 @@ async fn flush(
         let amount = order.amount(scan.mapping.amount_kind);
         let mut items = order.items;
         if items.len() == 1 && items[0].unit_price.is_none() && items[0].quantity != 0.0 {
-            items[0].unit_price = Some(round4(amount / items[0].quantity));
+            items[0].unit_price = Some(round_money(amount / items[0].quantity));
         }
         let new = NewOrder {
             id: Uuid::now_v7(),

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
+use aima_runtime::store::round_money;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use regex::Regex;
 
@@ -464,11 +465,6 @@ fn parse_plain_number(num: &str) -> Option<f64> {
     normalized.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-fn round4(x: f64) -> f64 {
-    let r = (x * 10_000.0).round() / 10_000.0;
-    if r == 0.0 { 0.0 } else { r }
-}
-
 /// Splits a cell into (prefix, number, suffix) around its digits, where the
 /// number runs from the first digit (or a `.`/`,` right before it) to the
 /// last digit.
@@ -540,7 +536,7 @@ pub fn parse_money(raw: &str) -> Result<Money, ValueError> {
     }
     let value = parse_plain_number(number).ok_or_else(not_money)?;
     Ok(Money {
-        amount: round4(if negative { -value } else { value }),
+        amount: round_money(if negative { -value } else { value }),
         currency,
     })
 }
@@ -568,7 +564,7 @@ pub fn parse_quantity(raw: &str) -> Result<f64, ValueError> {
     let num = c.name("num").map(|m| m.as_str().trim()).ok_or_else(bad)?;
     let value = parse_plain_number(num).ok_or_else(bad)?;
     let negative = c.name("sign").is_some_and(|m| m.as_str() != "+");
-    Ok(round4(if negative { -value } else { value }))
+    Ok(round_money(if negative { -value } else { value }))
 }
 
 // ---------------------------------------------------------------------------

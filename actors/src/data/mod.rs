@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aima_runtime::registry::{Registry, ToolContext, ToolError, ToolHandler};
-use aima_runtime::store::{Customer, Period, Store, StoreError, period_start};
+use aima_runtime::store::{Customer, Period, Store, StoreError, period_start, round_money};
 use aima_tools::data::{
     CustomerCount, CustomerCountInput, CustomerCountOutput, CustomerProfile, CustomerProfileInput,
     CustomerProfileOutput, CustomerSearch, CustomerSearchInput, CustomerSearchOutput,
@@ -128,12 +128,12 @@ impl DataTools {
             .orders_for_customer(ctx.organization_id, customer.id)
             .await
             .map_err(failed(tool))?;
-        let total_revenue: f64 = orders.iter().map(|o| o.amount).sum();
+        let total_revenue = round_money(orders.iter().map(|o| o.amount).sum());
         let count = orders.len() as u64;
         let order_stats = OrderStats {
             orders: count,
             total_revenue,
-            average_order_value: (count > 0).then(|| total_revenue / count as f64),
+            average_order_value: (count > 0).then(|| round_money(total_revenue / count as f64)),
             first_order_at: orders.first().map(|o| o.ordered_at),
             last_order_at: orders.last().map(|o| o.ordered_at),
         };
@@ -187,7 +187,7 @@ impl DataTools {
             .revenue_by_period(ctx.organization_id, from, to, period)
             .await
             .map_err(failed(tool))?;
-        let total_revenue = rows.iter().map(|(_, r, _)| r).sum();
+        let total_revenue = round_money(rows.iter().map(|(_, r, _)| r).sum());
         let total_orders = rows.iter().map(|(_, _, n)| to_u64(*n)).sum();
         let lower = input.start.or_else(|| rows.first().map(|(d, _, _)| *d));
         let upper = input.end.or_else(|| rows.last().map(|(d, _, _)| *d));

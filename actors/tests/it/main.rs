@@ -5,6 +5,7 @@
 mod bench;
 mod ingest;
 mod jobs;
+mod planner;
 mod scheduler;
 mod store_jobs;
 mod supervision;

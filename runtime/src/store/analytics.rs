@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::{Period, Pool, ProductSales, Store, StoreError, dispatch, sql_int};
+use super::{Period, Pool, ProductSales, Store, StoreError, dispatch, round_money, sql_int};
 
 /// The first day of the period containing `day`.
 pub fn period_start(day: NaiveDate, period: Period) -> NaiveDate {
@@ -69,7 +69,10 @@ impl Store {
             entry.0 += revenue;
             entry.1 += orders;
         }
-        Ok(buckets.into_iter().map(|(d, (r, n))| (d, r, n)).collect())
+        Ok(buckets
+            .into_iter()
+            .map(|(d, (r, n))| (d, round_money(r), n))
+            .collect())
     }
 
     /// The best-selling products of `org` among order lines with
@@ -99,6 +102,7 @@ impl Store {
             .await
             .map_err(StoreError::db("compute top products"))
         })
+        .map(rounded)
     }
 
     /// Like [`Store::top_products`], but ranked by units sold (then revenue,
@@ -127,7 +131,19 @@ impl Store {
             .await
             .map_err(StoreError::db("compute top products by quantity"))
         })
+        .map(rounded)
     }
+}
+
+/// `rows` with revenue and quantity rounded by [`round_money`].
+fn rounded(rows: Vec<ProductSales>) -> Vec<ProductSales> {
+    rows.into_iter()
+        .map(|p| ProductSales {
+            quantity: round_money(p.quantity),
+            revenue: round_money(p.revenue),
+            ..p
+        })
+        .collect()
 }
 
 #[cfg(test)]

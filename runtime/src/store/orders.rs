@@ -1,6 +1,6 @@
 //! Order and import reads.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{
@@ -31,6 +31,17 @@ impl Store {
                 .fetch_one(pool)
                 .await
                 .map_err(StoreError::db("count orders"))
+        })
+    }
+
+    /// Time of `org`'s latest order, if it has any.
+    pub async fn latest_order_at(&self, org: Uuid) -> Result<Option<DateTime<Utc>>, StoreError> {
+        dispatch!(self, |pool| {
+            sqlx::query_scalar("SELECT MAX(ordered_at) FROM orders WHERE organization_id = $1")
+                .bind(org)
+                .fetch_one(pool)
+                .await
+                .map_err(StoreError::db("find the latest order"))
         })
     }
 

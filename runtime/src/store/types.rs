@@ -400,7 +400,16 @@ pub enum Period {
     Month,
 }
 
-/// Sales of one product over a time range.
+/// Rounds a money amount to the 4 decimals amounts are stored with (so sums
+/// carry no floating-point noise such as `2024161.2600000002`); `-0.0`
+/// becomes `0.0`.
+pub fn round_money(x: f64) -> f64 {
+    let r = (x * 10_000.0).round() / 10_000.0;
+    if r == 0.0 { 0.0 } else { r }
+}
+
+/// Sales of one product over a time range (revenue and quantity rounded
+/// with [`round_money`]).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ProductSales {
     /// Product name.

@@ -1482,7 +1482,10 @@ async fn conversations_keep_messages_and_event_numbers(ctx: Ctx) {
     let b = org(store, "conv-b").await;
     let id = Uuid::now_v7();
     let conv = store.ensure_conversation(a, id, "revenue?").await.unwrap();
-    assert_eq!((conv.title.as_deref(), conv.last_seq), (Some("revenue?"), 0));
+    assert_eq!(
+        (conv.title.as_deref(), conv.last_seq),
+        (Some("revenue?"), 0)
+    );
     // A second ensure keeps the first title.
     let again = store.ensure_conversation(a, id, "other").await.unwrap();
     assert_eq!(again.title.as_deref(), Some("revenue?"));
@@ -1491,16 +1494,28 @@ async fn conversations_keep_messages_and_event_numbers(ctx: Ctx) {
         .await
         .unwrap();
     store
-        .append_message(a, id, "assistant", "42", &json!({"tools": ["revenue_over_time"]}))
+        .append_message(
+            a,
+            id,
+            "assistant",
+            "42",
+            &json!({"tools": ["revenue_over_time"]}),
+        )
         .await
         .unwrap();
     let messages = store.conversation_messages(a, id).await.unwrap();
-    let roles: Vec<_> = messages.iter().map(|m| (m.role.as_str(), m.content.as_str())).collect();
+    let roles: Vec<_> = messages
+        .iter()
+        .map(|m| (m.role.as_str(), m.content.as_str()))
+        .collect();
     assert_eq!(roles, [("user", "revenue?"), ("assistant", "42")]);
     assert_eq!(messages[1].metadata["tools"][0], "revenue_over_time");
     store.set_conversation_seq(a, id, 7).await.unwrap();
     store.set_conversation_seq(a, id, 5).await.unwrap();
-    assert_eq!(store.conversation(a, id).await.unwrap().unwrap().last_seq, 7);
+    assert_eq!(
+        store.conversation(a, id).await.unwrap().unwrap().last_seq,
+        7
+    );
     // Another organization neither sees nor writes the conversation.
     assert!(store.conversation(b, id).await.unwrap().is_none());
     assert!(store.conversation_messages(b, id).await.unwrap().is_empty());
