@@ -671,7 +671,86 @@ fn paraphrases() -> Vec<(&'static str, Vec<(&'static str, Value)>)> {
                 ("churn_risk", json!({})),
             ],
         ),
+        // more phrasings written apart from the catalog's examples
+        (
+            "sales figures for last week",
+            vec![(
+                "revenue_over_time",
+                json!({"start": "2024-06-17", "end": "2024-06-23"}),
+            )],
+        ),
+        (
+            "Can you break down revenue by day for June 2024?",
+            vec![(
+                "revenue_over_time",
+                json!({"granularity": "day", "start": "2024-06-01", "end": "2024-06-30"}),
+            )],
+        ),
+        (
+            "How many orders did we get yesterday?",
+            vec![(
+                "revenue_over_time",
+                json!({"start": "2024-06-29", "end": "2024-06-29"}),
+            )],
+        ),
+        (
+            "Which 7 products brought in the most money in 2022?",
+            vec![(
+                "top_products",
+                json!({"limit": 7, "start": "2022-01-01", "end": "2022-12-31"}),
+            )],
+        ),
+        (
+            "give me our customer headcount",
+            vec![("customer_count", json!({}))],
+        ),
+        (
+            "how many shoppers from France do we have",
+            vec![("customer_count", json!({"country": "France"}))],
+        ),
+        (
+            "pull up the account of maria.anders@example.de",
+            vec![(
+                "customer_profile",
+                json!({"customer": "maria.anders@example.de"}),
+            )],
+        ),
+        (
+            "Any problems with the latest file upload?",
+            vec![("import_status", json!({}))],
+        ),
+        (
+            "what's our ROAS by channel for last month",
+            vec![(
+                "channel_attribution",
+                json!({"start": "2024-05-01", "end": "2024-05-31"}),
+            )],
+        ),
+        (
+            "How do customers feel about product quality?",
+            vec![("brand_sentiment", json!({"aspect": "product quality"}))],
+        ),
+        (
+            "draft a text message to Hibernating customers offering 10% off",
+            vec![(
+                "draft_message",
+                json!({"channel": "sms", "segment": "Hibernating"}),
+            )],
+        ),
+        (
+            "Forecast opens for the subject 'Back in stock'",
+            vec![(
+                "predict_campaign",
+                json!({"subject_lines": ["Back in stock"]}),
+            )],
+        ),
+        (
+            "list customers who live in Madrid",
+            vec![("customer_search", json!({"query": "Madrid"}))],
+        ),
         // outside what the tools can answer
+        ("What's the capital of France?", vec![]),
+        ("Write me a poem about the sea", vec![]),
         ("What's the weather in Paris tomorrow?", vec![]),
         ("Tell me a joke", vec![]),
         ("How many employees do we have?", vec![]),

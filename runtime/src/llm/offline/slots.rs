@@ -159,7 +159,7 @@ static NAMED: LazyLock<Regex> = LazyLock::new(|| {
 });
 static TOPIC: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(?:about|regarding|concerning|on|around|of)\s+(?:our\s+|the\s+|its\s+|their\s+|my\s+)?(?P<t>[a-z][a-z-]{2,})\b",
+        r"(?i)\b(?:about|regarding|concerning|on|around|of)\s+(?:our\s+|the\s+|its\s+|their\s+|my\s+)?(?P<t>[a-z][a-z-]{2,}(?:\s+[a-z][a-z-]{2,}){0,2})\b",
     )
 });
 static TAG: LazyLock<Regex> = LazyLock::new(|| {
@@ -345,9 +345,35 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
 
     if let Some(c) = TOPIC.captures(&dates::mask(text_in, &spans))
         && let Some(t) = c.name("t")
-        && !text::is_stop(&t.as_str().to_lowercase())
     {
-        e.topic = Some(t.as_str().to_lowercase());
+        // The noun phrase: up to three words, until a stop word.
+        let words: Vec<String> = t
+            .as_str()
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .take_while(|w| {
+                !text::is_stop(w)
+                    && !matches!(
+                        w.as_str(),
+                        "negative"
+                            | "positive"
+                            | "neutral"
+                            | "good"
+                            | "bad"
+                            | "great"
+                            | "poor"
+                            | "better"
+                            | "worse"
+                            | "lately"
+                            | "overall"
+                            | "mostly"
+                    )
+            })
+            .take(3)
+            .collect();
+        if !words.is_empty() {
+            e.topic = Some(words.join(" "));
+        }
     }
     e.rest = dates::mask(text_in, &spans);
     e

@@ -50,7 +50,8 @@ fn synonym(w: &str) -> Option<&'static str> {
         "predict" | "prediction" | "predicted" | "forecast" | "forecasts" | "estimate"
         | "expected" | "projected" => "predict",
         "label" | "labels" | "mark" | "flag" | "tagged" | "tagging" | "tags" => "tag",
-        "details" | "detail" | "info" | "information" | "profiles" | "dossier" => "profile",
+        "details" | "detail" | "info" | "information" | "profiles" | "dossier" | "account"
+        | "accounts" => "profile",
         "find" | "lookup" | "locate" | "searching" | "searches" => "search",
         "monthly" | "months" => "month",
         "weekly" | "weeks" => "week",
