@@ -280,6 +280,12 @@ fn strict_schema(schema: &Value) -> Value {
 }
 
 fn nullable(mut p: Value) -> Value {
+    let null = json!({"type": "null"});
+    if let Some(Value::Array(alts)) = p.get("anyOf")
+        && alts.contains(&null)
+    {
+        return p;
+    }
     if let Some(obj) = p.as_object_mut() {
         match obj.get("type").cloned() {
             Some(Value::String(t)) if t != "null" => {

@@ -143,12 +143,22 @@ impl OfflineProvider {
                 }
             }
         }
+        // A period shared by clauses ("revenue by month and the top 3
+        // products in 2023") applies to clauses without one, unless the
+        // clause holding it is a question of its own ("..., and what were
+        // sales last quarter?").
+        let shared = routed
+            .iter()
+            .map(|(_, clause)| (clause, slots::extract(clause, reference).period))
+            .find(|(_, p)| p.is_some())
+            .filter(|(clause, _)| !starts_question(clause))
+            .and_then(|(_, p)| p);
         let mut routed: Vec<(usize, slots::Entities)> = routed
             .into_iter()
             .map(|(tool, clause)| {
                 let mut e = slots::extract(&clause, reference);
                 if e.period.is_none() {
-                    e.period = whole.period;
+                    e.period = shared;
                 }
                 (tool, e)
             })
@@ -234,6 +244,37 @@ impl OfflineProvider {
 
         Ok(Plan::Say(answer::out_of_scope(&request.tools, None)?))
     }
+}
+
+/// Whether a clause opens a question of its own ("what were sales ...").
+fn starts_question(clause: &str) -> bool {
+    let first = clause
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    matches!(
+        first.as_str(),
+        "what"
+            | "whats"
+            | "how"
+            | "which"
+            | "who"
+            | "when"
+            | "where"
+            | "did"
+            | "do"
+            | "does"
+            | "is"
+            | "are"
+            | "was"
+            | "were"
+            | "can"
+            | "could"
+            | "would"
+            | "will"
+    )
 }
 
 /// The tool calls of the current turn and their results, when the
