@@ -15,12 +15,16 @@ use crate::llm_support::catalog;
 use crate::llm_support::server::{self, Reply, finish_chunk, text_chunk, tool_chunk, usage_chunk};
 
 fn openai(base_url: &str, stall_ms: u64) -> OpenAiProvider {
+    openai_with(base_url, 20_000, stall_ms)
+}
+
+fn openai_with(base_url: &str, request_ms: u64, stall_ms: u64) -> OpenAiProvider {
     OpenAiProvider::new(LlmConfig {
         provider: ProviderKind::OpenAi,
         base_url: base_url.into(),
         model: "scripted-model".into(),
         api_key: Some("sk-test".into()),
-        request_timeout: Duration::from_secs(20),
+        request_timeout: Duration::from_millis(request_ms),
         stall_timeout: Duration::from_millis(stall_ms),
         prices: Prices {
             prompt_per_mtok: Some(2.0),
@@ -253,7 +257,7 @@ async fn openai_unknown_tool_is_a_clear_error() {
 #[tokio::test]
 async fn openai_stall_past_the_timeout_ends_in_a_timeout_error() {
     let srv = server::start(vec![Reply::Stall(vec![text_chunk("Thinking")])]).await;
-    let p = openai(&srv.base_url, 300);
+    let p = openai(&srv.base_url, 1_000);
     let (tx, rx) = mpsc::channel(64);
     let sink = TokenSink::new(tx);
     let err = p
@@ -265,13 +269,37 @@ async fn openai_stall_past_the_timeout_ends_in_a_timeout_error() {
         err,
         LlmError::Timeout {
             what: "stall",
-            after_ms: 300
+            after_ms: 1_000
         }
     );
     assert_eq!(
         drain(rx).await,
         vec!["Thinking"],
         "deltas before the stall were streamed"
+    );
+}
+
+#[tokio::test]
+async fn openai_never_ending_stream_ends_at_the_request_timeout() {
+    let srv = server::start(vec![Reply::Trickle(text_chunk("la "), 20)]).await;
+    let p = openai_with(&srv.base_url, 1_500, 5_000);
+    let (tx, mut rx) = mpsc::channel(4096);
+    let sink = TokenSink::new(tx);
+    let err = p
+        .complete(&request(vec![Message::user("sing")]), &sink)
+        .await
+        .expect_err("never ends");
+    drop(sink);
+    assert_eq!(
+        err,
+        LlmError::Timeout {
+            what: "request",
+            after_ms: 1_500
+        }
+    );
+    assert!(
+        rx.recv().await.is_some(),
+        "chunks before the limit were streamed"
     );
 }
 
@@ -873,6 +901,29 @@ fn offline_follow_ups_reuse_the_previous_turns_tools() {
         Plan::Say(text) => assert!(text.contains("I can't answer that"), "{text}"),
         Plan::Calls(c) => panic!("customer_count has no segment argument: {c:?}"),
     }
+}
+
+#[test]
+fn messages_round_trip_through_json() {
+    let call = ToolCall {
+        id: "call_1_1".into(),
+        name: "top_products".into(),
+        arguments: json!({"limit": 3}),
+    };
+    let history = vec![
+        Message::system("rules"),
+        Message::user("top 3 products"),
+        Message::assistant_calls(vec![call.clone()]),
+        Message::tool_result(&call, json!({"products": []})),
+        Message::tool_error(&call, "timed out"),
+        Message::assistant_text("No products."),
+    ];
+    let text = serde_json::to_string(&history).expect("serialize");
+    let back: Vec<Message> = serde_json::from_str(&text).expect("deserialize");
+    assert_eq!(back, history);
+    let v: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v[2]["role"], "assistant");
+    assert_eq!(v[3]["role"], "tool");
 }
 
 #[test]
