@@ -893,6 +893,26 @@ fn offline_follow_ups_reuse_the_previous_turns_tools() {
         json!({"segment": "Champions", "limit": 10})
     );
 
+    // A follow-up naming another tool keeps the earlier period.
+    let mut h = Vec::new();
+    turn(&p, &mut h, "top 3 products last month");
+    let calls = turn(&p, &mut h, "and what about revenue?");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].name, "revenue_over_time");
+    assert_eq!(
+        calls[0].arguments,
+        json!({"start": "2024-05-01", "end": "2024-05-31"})
+    );
+    // A new count replaces the old one.
+    let mut h = Vec::new();
+    turn(&p, &mut h, "top 3 products last month");
+    let calls = turn(&p, &mut h, "and the top 10?");
+    assert_eq!(calls[0].name, "top_products");
+    assert_eq!(
+        calls[0].arguments,
+        json!({"start": "2024-05-01", "end": "2024-05-31", "limit": 10})
+    );
+
     // A follow-up the previous tool cannot take is answered honestly.
     let mut h = Vec::new();
     turn(&p, &mut h, "How many customers do we have?");
