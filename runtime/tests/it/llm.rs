@@ -923,6 +923,50 @@ fn offline_follow_ups_reuse_the_previous_turns_tools() {
     }
 }
 
+#[tokio::test]
+async fn offline_never_panics_on_odd_input() {
+    let p = OfflineProvider::new();
+    let long = "revenue ".repeat(2_000);
+    let odd = [
+        "",
+        "   ",
+        "?",
+        "ſep 2024 revenue",
+        "revenue in the ſecond quarter",
+        "İstanbul customers count",
+        "top 💥 products in 2024 🚀",
+        "between and",
+        "from 2024-13-45 to 2024-99-99",
+        "Q5 2024 revenue",
+        "last 0 days revenue",
+        "last 99999999999999999999 days",
+        "past 18446744073709551615 weeks of sales",
+        "past 4294967295 years of sales",
+        "\"unterminated quote revenue",
+        "tag  as",
+        long.as_str(),
+    ];
+    for q in odd {
+        let resp = p
+            .complete(&offline_request(vec![Message::user(q)]), &TokenSink::none())
+            .await;
+        assert!(resp.is_ok(), "{q:?}: {resp:?}");
+    }
+    // No user message at all, and no tools at all.
+    let resp = p
+        .complete(&offline_request(vec![]), &TokenSink::none())
+        .await
+        .expect("empty conversation");
+    assert!(matches!(resp.output, LlmOutput::Final { .. }));
+    let mut req = offline_request(vec![Message::user("revenue last month")]);
+    req.tools.clear();
+    let resp = p
+        .complete(&req, &TokenSink::none())
+        .await
+        .expect("no tools");
+    assert!(matches!(resp.output, LlmOutput::Final { .. }));
+}
+
 #[test]
 fn messages_round_trip_through_json() {
     let call = ToolCall {

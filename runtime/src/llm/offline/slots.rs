@@ -226,7 +226,8 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
     e.protected = spans.clone();
     let masked = dates::mask(text_in, &spans);
 
-    let lower = masked.to_lowercase();
+    // ASCII lower-casing keeps byte offsets aligned with `masked`.
+    let lower = masked.to_ascii_lowercase();
     for (form, display) in SEGMENTS {
         let mut from = 0;
         while let Some(pos) = lower[from..].find(form) {
