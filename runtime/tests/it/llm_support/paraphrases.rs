@@ -22,9 +22,7 @@ fn contains(actual: &Value, expected: &Value) -> bool {
         .all(|(k, v)| actual.get(k) == Some(v))
 }
 
-/// (question, [(tool, args that must be present)]); an empty list means
-/// "out of scope".
-/// The cases.
+/// The cases: (question, [(tool, arguments that must be present)]).
 pub fn cases() -> Vec<Case> {
     vec![
         // revenue_over_time
