@@ -179,7 +179,9 @@ pub struct Config {
     pub llm_base_url: String,
     /// Model name sent to the endpoint.
     pub llm_model: String,
-    /// API key for the endpoint, if any.
+    /// API key for the endpoint, if any (never serialized, so `aima config`
+    /// does not print it).
+    #[serde(skip_serializing)]
     pub llm_api_key: Option<String>,
     /// Limit on one model call, in seconds (> 0).
     pub llm_timeout_secs: u64,

@@ -65,14 +65,10 @@ impl OpenAiProvider {
         Ok(Self { client, config })
     }
 
-    /// The request body this provider sends for `request` (also what tests
-    /// compare against what the server received).
-    ///
-    /// Errors: [`LlmError::Config`] when a message cannot be represented.
-    pub fn chat_request(
-        &self,
-        request: &LlmRequest,
-    ) -> Result<CreateChatCompletionRequest, LlmError> {
+    /// The request body for `request`: our system prompt first unless the
+    /// conversation starts with its own, every message, the catalog as
+    /// strict functions, streaming with usage.
+    fn chat_request(&self, request: &LlmRequest) -> Result<CreateChatCompletionRequest, LlmError> {
         let mut messages = Vec::with_capacity(request.messages.len() + 1);
         if !matches!(request.messages.first(), Some(Message::System { .. })) {
             let reference = request
@@ -280,6 +276,12 @@ fn strict_schema(schema: &Value) -> Value {
 }
 
 fn nullable(mut p: Value) -> Value {
+    let null = json!({"type": "null"});
+    if let Some(Value::Array(alts)) = p.get("anyOf")
+        && alts.contains(&null)
+    {
+        return p;
+    }
     if let Some(obj) = p.as_object_mut() {
         match obj.get("type").cloned() {
             Some(Value::String(t)) if t != "null" => {

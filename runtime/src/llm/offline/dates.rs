@@ -78,9 +78,8 @@ static POINT_CTX: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn month_num(name: &str) -> Option<u32> {
-    let n = name.to_lowercase();
-    let n = n.trim_end_matches('.');
-    Some(match &n[..n.len().min(3)] {
+    let n: String = name.to_lowercase().chars().take(3).collect();
+    Some(match n.as_str() {
         "jan" => 1,
         "feb" => 2,
         "mar" => 3,
@@ -284,14 +283,14 @@ fn last_n(c: &Captures, reference: NaiveDate) -> Option<Period> {
     let start = if unit.starts_with("day") {
         reference.checked_sub_days(Days::new(n - 1))?
     } else if unit.starts_with("week") {
-        reference.checked_sub_days(Days::new(n * 7 - 1))?
+        reference.checked_sub_days(Days::new(n.checked_mul(7)? - 1))?
     } else {
         let months = if unit.starts_with("month") {
             n
         } else if unit.starts_with("quarter") {
-            n * 3
+            n.checked_mul(3)?
         } else {
-            n * 12
+            n.checked_mul(12)?
         };
         reference
             .checked_sub_months(Months::new(u32::try_from(months).ok()?))?
@@ -354,12 +353,14 @@ pub(crate) fn find_periods(text: &str, reference: NaiveDate) -> Vec<Found> {
     for c in QUARTER_WORDS.captures_iter(text) {
         let Some(all) = c.get(0) else { continue };
         let p = if let Some(q) = c.name("q") {
-            let qn = match &q.as_str().to_lowercase()[..1] {
-                "f" if q.as_str().to_lowercase().starts_with("fi") => 1,
-                "f" => 4,
-                "s" => 2,
-                "t" => 3,
-                d => d.parse().unwrap_or(1),
+            let ql = q.as_str().to_lowercase();
+            let qn = match ql.chars().next() {
+                Some('f') if ql.starts_with("fi") => 1,
+                Some('f') => 4,
+                Some('s') => 2,
+                Some('t') => 3,
+                Some(d) => d.to_digit(10).filter(|d| (1..=4).contains(d)).unwrap_or(1),
+                None => 1,
             };
             let y = c
                 .name("y")

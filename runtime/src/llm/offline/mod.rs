@@ -126,6 +126,16 @@ impl OfflineProvider {
         };
         let index = self.index(&request.tools);
         let whole = slots::extract(question, reference);
+        // The calls of the previous turn, for follow-ups.
+        let previous = request.messages[..last_user]
+            .iter()
+            .rev()
+            .find_map(|m| match m {
+                Message::Assistant { tool_calls, .. } if !tool_calls.is_empty() => {
+                    Some(tool_calls.clone())
+                }
+                _ => None,
+            });
 
         // 1. Route each clause.
         // A clause that routes nowhere ("... and amy@example.com") belongs
@@ -143,12 +153,22 @@ impl OfflineProvider {
                 }
             }
         }
+        // A period shared by clauses ("revenue by month and the top 3
+        // products in 2023") applies to clauses without one, unless the
+        // clause holding it is a question of its own ("..., and what were
+        // sales last quarter?").
+        let shared = routed
+            .iter()
+            .map(|(_, clause)| (clause, slots::extract(clause, reference).period))
+            .find(|(_, p)| p.is_some())
+            .filter(|(clause, _)| !starts_question(clause))
+            .and_then(|(_, p)| p);
         let mut routed: Vec<(usize, slots::Entities)> = routed
             .into_iter()
             .map(|(tool, clause)| {
                 let mut e = slots::extract(&clause, reference);
                 if e.period.is_none() {
-                    e.period = whole.period;
+                    e.period = shared;
                 }
                 (tool, e)
             })
@@ -182,6 +202,16 @@ impl OfflineProvider {
                     arguments,
                 });
             }
+            // "what about revenue?" after "top products last month": a
+            // follow-up naming a new tool keeps the earlier period.
+            if whole.period.is_none()
+                && is_follow_up(question)
+                && let Some(previous) = &previous
+            {
+                for call in &mut calls {
+                    inherit_period(call, previous);
+                }
+            }
             if !calls.is_empty() {
                 return Ok(Plan::Calls(calls));
             }
@@ -194,15 +224,6 @@ impl OfflineProvider {
         }
 
         // 2. A follow-up: re-run the previous turn's calls with the new slots.
-        let previous = request.messages[..last_user]
-            .iter()
-            .rev()
-            .find_map(|m| match m {
-                Message::Assistant { tool_calls, .. } if !tool_calls.is_empty() => {
-                    Some(tool_calls.clone())
-                }
-                _ => None,
-            });
         if let Some(previous) = previous {
             let mut calls = Vec::new();
             for prev in previous {
@@ -234,6 +255,74 @@ impl OfflineProvider {
 
         Ok(Plan::Say(answer::out_of_scope(&request.tools, None)?))
     }
+}
+
+/// Whether a message reads as a follow-up ("and ...", "what about ...").
+fn is_follow_up(question: &str) -> bool {
+    let q = question.trim_start().to_lowercase();
+    [
+        "and ",
+        "what about",
+        "how about",
+        "same for",
+        "same but",
+        "now ",
+        "also ",
+    ]
+    .iter()
+    .any(|cue| q.starts_with(cue))
+}
+
+/// Copies the previous turn's period arguments (same names, e.g. `start`,
+/// `end`) into a call that has none of its own.
+fn inherit_period(call: &mut ToolCall, previous: &[ToolCall]) {
+    const PERIOD_KEYS: [&str; 6] = ["start", "end", "from", "to", "start_date", "end_date"];
+    let Some(args) = call.arguments.as_object_mut() else {
+        return;
+    };
+    if PERIOD_KEYS.iter().any(|k| args.contains_key(*k)) {
+        return;
+    }
+    for prev in previous {
+        if let Some(prev_args) = prev.arguments.as_object() {
+            for k in PERIOD_KEYS {
+                if let Some(v) = prev_args.get(k) {
+                    args.insert(k.to_owned(), v.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Whether a clause opens a question of its own ("what were sales ...").
+fn starts_question(clause: &str) -> bool {
+    let first = clause
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    matches!(
+        first.as_str(),
+        "what"
+            | "whats"
+            | "how"
+            | "which"
+            | "who"
+            | "when"
+            | "where"
+            | "did"
+            | "do"
+            | "does"
+            | "is"
+            | "are"
+            | "was"
+            | "were"
+            | "can"
+            | "could"
+            | "would"
+            | "will"
+    )
 }
 
 /// The tool calls of the current turn and their results, when the

@@ -144,14 +144,32 @@ impl ToolIndex {
     /// The chosen tool for the question `e`, if any is confident enough.
     /// A tool qualifies when a non-operator word matched it, or when an
     /// operator word matched and the question carries a value for one of
-    /// its entity arguments ("look up jane@example.com").
+    /// its entity arguments ("look up jane@example.com"). Among qualifying
+    /// tools, one whose required arguments the question cannot fill counts
+    /// for less (x0.6): "list customers who live in Madrid" is a search, not
+    /// a profile of nobody.
     pub(crate) fn best(&self, e: &slots::Entities) -> Option<Scored> {
-        self.score(&e.rest).into_iter().find(|s| {
-            s.score >= THRESHOLD
-                && (s.subject
-                    || (s.score > 4.0 * 0.3
-                        && slots::entity_slots(&self.specs[s.tool].input_schema, e) > 0))
-        })
+        let mut qualifying: Vec<Scored> = self
+            .score(&e.rest)
+            .into_iter()
+            .filter(|s| {
+                s.score >= THRESHOLD
+                    && (s.subject
+                        || (s.score > 1.2
+                            && slots::entity_slots(&self.specs[s.tool].input_schema, e) > 0))
+            })
+            .map(|mut s| {
+                if !slots::fill(&self.specs[s.tool].input_schema, e)
+                    .missing
+                    .is_empty()
+                {
+                    s.score *= 0.6;
+                }
+                s
+            })
+            .collect();
+        qualifying.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.tool.cmp(&b.tool)));
+        qualifying.into_iter().next()
     }
 }
 

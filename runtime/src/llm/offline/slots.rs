@@ -159,7 +159,7 @@ static NAMED: LazyLock<Regex> = LazyLock::new(|| {
 });
 static TOPIC: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(?:about|regarding|concerning|on|around|of)\s+(?:our\s+|the\s+|its\s+|their\s+|my\s+)?(?P<t>[a-z][a-z-]{2,})\b",
+        r"(?i)\b(?:about|regarding|concerning|on|around|of)\s+(?:our\s+|the\s+|its\s+|their\s+|my\s+)?(?P<t>[a-z][a-z-]{2,}(?:\s+[a-z][a-z-]{2,}){0,2})\b",
     )
 });
 static TAG: LazyLock<Regex> = LazyLock::new(|| {
@@ -226,7 +226,8 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
     e.protected = spans.clone();
     let masked = dates::mask(text_in, &spans);
 
-    let lower = masked.to_lowercase();
+    // ASCII lower-casing keeps byte offsets aligned with `masked`.
+    let lower = masked.to_ascii_lowercase();
     for (form, display) in SEGMENTS {
         let mut from = 0;
         while let Some(pos) = lower[from..].find(form) {
@@ -345,9 +346,35 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
 
     if let Some(c) = TOPIC.captures(&dates::mask(text_in, &spans))
         && let Some(t) = c.name("t")
-        && !text::is_stop(&t.as_str().to_lowercase())
     {
-        e.topic = Some(t.as_str().to_lowercase());
+        // The noun phrase: up to three words, until a stop word.
+        let words: Vec<String> = t
+            .as_str()
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .take_while(|w| {
+                !text::is_stop(w)
+                    && !matches!(
+                        w.as_str(),
+                        "negative"
+                            | "positive"
+                            | "neutral"
+                            | "good"
+                            | "bad"
+                            | "great"
+                            | "poor"
+                            | "better"
+                            | "worse"
+                            | "lately"
+                            | "overall"
+                            | "mostly"
+                    )
+            })
+            .take(3)
+            .collect();
+        if !words.is_empty() {
+            e.topic = Some(words.join(" "));
+        }
     }
     e.rest = dates::mask(text_in, &spans);
     e
@@ -469,19 +496,51 @@ fn types_of(schema: &Value) -> Vec<String> {
     }
 }
 
-fn kind_of(name: &str, schema: &Value) -> SlotKind {
+/// The schema a local `$ref` ("#/$defs/X") points to inside `root`.
+fn lookup<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    root.pointer(reference.strip_prefix('#')?)
+}
+
+/// The string values a property allows when it is an enumeration, however
+/// it is spelled: `enum`, `const` alternatives under `oneOf`/`anyOf`, or a
+/// local `$ref` to either.
+fn enum_values(root: &Value, schema: &Value, depth: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    if depth > 8 {
+        return out;
+    }
+    if let Some(Value::Array(values)) = schema.get("enum") {
+        out.extend(values.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+    }
+    if let Some(Value::String(c)) = schema.get("const") {
+        out.push(c.clone());
+    }
+    if let Some(target) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| lookup(root, r))
+    {
+        out.extend(enum_values(root, target, depth + 1));
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(alts)) = schema.get(key) {
+            for alt in alts {
+                out.extend(enum_values(root, alt, depth + 1));
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
+fn kind_of(root: &Value, name: &str, schema: &Value) -> SlotKind {
     let types = types_of(schema);
     let parts: Vec<&str> = name.split(['_', '-']).collect();
     let has = |w: &[&str]| parts.iter().any(|p| w.contains(p));
     let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
-    if let Some(Value::Array(values)) = schema.get("enum") {
-        let vals: Vec<String> = values
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect();
-        if !vals.is_empty() {
-            return SlotKind::Enum(vals);
-        }
+    let values = enum_values(root, schema, 0);
+    if !values.is_empty() {
+        return SlotKind::Enum(values);
     }
     if types.iter().any(|t| t == "string") && (format == "date" || format == "date-time") {
         if has(&["end", "to", "until", "before", "max", "through"]) {
@@ -631,10 +690,11 @@ pub(crate) fn fill(schema: &Value, e: &Entities) -> Filled {
             missing: required.iter().map(|s| (*s).to_owned()).collect(),
         };
     };
-    let kinds: Vec<(&String, &Value, SlotKind)> =
-        props.iter().map(|(n, s)| (n, s, kind_of(n, s))).collect();
+    let kinds: Vec<(&String, &Value, SlotKind)> = props
+        .iter()
+        .map(|(n, s)| (n, s, kind_of(schema, n, s)))
+        .collect();
     let has_country = kinds.iter().any(|(_, _, k)| *k == SlotKind::Country);
-    let lower = e.original.to_lowercase();
     let rest_lower = e.rest.to_lowercase();
     let person = || {
         e.emails
@@ -649,12 +709,8 @@ pub(crate) fn fill(schema: &Value, e: &Entities) -> Filled {
             SlotKind::DateEnd => e.period.and_then(|p| p.end).map(|d| json!(d.to_string())),
             SlotKind::Enum(values) => values
                 .iter()
+                // Only outside periods: "last month" is not "by month".
                 .find(|v| enum_word_forms(v).iter().any(|f| word_in(&rest_lower, f)))
-                .or_else(|| {
-                    values
-                        .iter()
-                        .find(|v| enum_word_forms(v).iter().any(|f| word_in(&lower, f)))
-                })
                 .map(|v| json!(v)),
             SlotKind::Count => e.count.map(|n| bound(prop, n)),
             SlotKind::Segment => e.segments.first().map(|s| json!(s)),
@@ -718,7 +774,7 @@ pub(crate) fn entity_slots(schema: &Value, e: &Entities) -> usize {
         .filter(|(name, prop)| {
             filled.args.contains_key(*name)
                 && matches!(
-                    kind_of(name, prop),
+                    kind_of(schema, name, prop),
                     SlotKind::Segment
                         | SlotKind::Country
                         | SlotKind::City
@@ -741,7 +797,7 @@ pub(crate) fn overrides(schema: &Value, e: &Entities) -> Map<String, Value> {
     };
     let filled = fill(schema, e);
     for (name, prop) in props {
-        match kind_of(name, prop) {
+        match kind_of(schema, name, prop) {
             SlotKind::DateStart | SlotKind::DateEnd if e.period.is_some() => {
                 // A new period replaces both bounds (an open bound clears).
                 out.insert(
@@ -766,6 +822,32 @@ mod tests {
 
     fn r() -> NaiveDate {
         NaiveDate::from_ymd_opt(2024, 6, 15).expect("date")
+    }
+
+    #[test]
+    fn enums_behind_refs_and_const_alternatives_are_filled() {
+        // The shape schemars gives an optional enum.
+        let schema = json!({
+            "$defs": {"Granularity": {"oneOf": [
+                {"const": "day", "type": "string"},
+                {"const": "week", "type": "string"},
+                {"const": "month", "type": "string"}
+            ]}},
+            "type": "object",
+            "properties": {
+                "granularity": {"anyOf": [{"$ref": "#/$defs/Granularity"}, {"type": "null"}]},
+                "start": {"type": ["string", "null"], "format": "date"},
+                "end": {"type": ["string", "null"], "format": "date"}
+            }
+        });
+        let f = fill(&schema, &extract("weekly sales last month", r()));
+        assert_eq!(
+            Value::Object(f.args),
+            json!({"granularity": "week", "start": "2024-05-01", "end": "2024-05-31"})
+        );
+        // "last month" is a period, not a granularity.
+        let f = fill(&schema, &extract("sales last month", r()));
+        assert_eq!(f.args.get("granularity"), None);
     }
 
     #[test]

@@ -25,8 +25,7 @@ fn synonym(w: &str) -> Option<&'static str> {
     Some(match w {
         "sales" | "sale" | "turnover" | "income" | "earnings" | "takings" | "gmv" | "revenues"
         | "proceeds" | "money" => "revenue",
-        "sold" | "sell" | "selling" | "seller" | "sellers" | "bestseller" | "bestsellers"
-        | "bestselling" => "sell",
+        "sold" | "sell" | "sells" | "selling" => "revenue",
         "client" | "clients" | "buyer" | "buyers" | "shopper" | "shoppers" | "purchaser"
         | "purchasers" | "consumer" | "consumers" => "customer",
         "item" | "items" | "sku" | "skus" | "article" | "articles" | "merchandise" | "goods" => {
@@ -50,7 +49,8 @@ fn synonym(w: &str) -> Option<&'static str> {
         "predict" | "prediction" | "predicted" | "forecast" | "forecasts" | "estimate"
         | "expected" | "projected" => "predict",
         "label" | "labels" | "mark" | "flag" | "tagged" | "tagging" | "tags" => "tag",
-        "details" | "detail" | "info" | "information" | "profiles" | "dossier" => "profile",
+        "details" | "detail" | "info" | "information" | "profiles" | "dossier" | "account"
+        | "accounts" => "profile",
         "find" | "lookup" | "locate" | "searching" | "searches" => "search",
         "monthly" | "months" => "month",
         "weekly" | "weeks" => "week",
@@ -62,7 +62,11 @@ fn synonym(w: &str) -> Option<&'static str> {
         "texts" | "sms" => "sms",
         "subjects" => "subject",
         "best" | "top" | "leading" | "biggest" | "highest" | "most" => "top",
-        "ads" | "advertising" | "adverts" | "spend" | "spending" => "ad",
+        "ads" | "advertising" | "adverts" | "spend" | "spending" | "paid" | "advertisement"
+        | "advertisements" | "campaigns" => "ad",
+        "delivery" | "deliveries" | "delivered" | "shipment" | "shipments" | "shipped" => {
+            "shipping"
+        }
         _ => return None,
     })
 }
@@ -110,7 +114,6 @@ pub(crate) fn is_stop(w: &str) -> bool {
             | "show"
             | "give"
             | "tell"
-            | "list"
             | "please"
             | "can"
             | "could"
@@ -292,6 +295,7 @@ pub(crate) fn is_operator(w: &str) -> bool {
     matches!(
         w,
         "count"
+            | "list"
             | "top"
             | "search"
             | "total"
@@ -331,9 +335,19 @@ const PHRASES: &[(&str, &str)] = &[
     ("sign up", "signup"),
     ("signing up", "signup"),
     ("how many", "count"),
-    ("best selling", "top sell"),
-    ("best-selling", "top sell"),
-    ("top selling", "top sell"),
+    ("how much", "revenue"),
+    ("best selling", "top product"),
+    ("best-selling", "top product"),
+    ("top selling", "top product"),
+    ("best sellers", "top product"),
+    ("best seller", "top product"),
+    ("bestsellers", "top product"),
+    ("bestseller", "top product"),
+    ("sold best", "top product"),
+    ("sells best", "top product"),
+    ("sold the most", "top product"),
+    ("sell the most", "top product"),
+    ("sold most", "top product"),
     ("return on ad spend", "roas"),
     ("return on investment", "roas"),
     ("subject line", "subject"),

@@ -2,4 +2,5 @@
 //! server and a tool catalog shaped like the real one.
 
 pub mod catalog;
+pub mod paraphrases;
 pub mod server;

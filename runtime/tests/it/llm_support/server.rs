@@ -20,6 +20,9 @@ pub enum Reply {
     /// 200 with the given SSE events, then the connection stays open and
     /// silent (a stalled model).
     Stall(Vec<Value>),
+    /// 200 with the same SSE event every `every_ms` milliseconds, forever (a
+    /// model that never finishes).
+    Trickle(Value, u64),
     /// An HTTP error status with an OpenAI-style error body.
     Status(u16, &'static str),
 }
@@ -113,6 +116,14 @@ async fn serve(mut sock: TcpStream, reply: Reply, tx: mpsc::UnboundedSender<Valu
             }
             write_event(&mut sock, "[DONE]").await;
         }
+        Reply::Trickle(event, every_ms) => {
+            write_sse_head(&mut sock).await;
+            let data = event.to_string();
+            while write_event(&mut sock, &data).await {
+                // Scripted pacing of the reply, not test synchronization.
+                tokio::time::sleep(std::time::Duration::from_millis(every_ms)).await;
+            }
+        }
         Reply::Stall(events) => {
             write_sse_head(&mut sock).await;
             for e in events {
@@ -130,9 +141,11 @@ async fn write_sse_head(sock: &mut TcpStream) {
         .await;
 }
 
-async fn write_event(sock: &mut TcpStream, data: &str) {
-    let _ = sock.write_all(format!("data: {data}\n\n").as_bytes()).await;
-    let _ = sock.flush().await;
+async fn write_event(sock: &mut TcpStream, data: &str) -> bool {
+    sock.write_all(format!("data: {data}\n\n").as_bytes())
+        .await
+        .is_ok()
+        && sock.flush().await.is_ok()
 }
 
 /// One streamed chunk with a text delta.
