@@ -8,6 +8,7 @@
 //! - [`registry`]: the tool registry (catalog + handlers, arguments validated
 //!   against each tool's input schema before dispatch).
 //! - [`events`]: the versioned event protocol every client consumes.
+//! - [`geo`]: country names and ISO codes.
 //! - [`graph`]: the state graph engine (reducers, supersteps, checkpointed
 //!   threads, interrupts, streaming).
 //! - [`llm`]: the LLM provider trait and its two providers, `offline`
@@ -17,6 +18,7 @@
 
 pub mod config;
 pub mod events;
+pub mod geo;
 pub mod graph;
 pub mod llm;
 pub mod registry;

@@ -141,6 +141,7 @@ impl Tool for CustomerSearch {
         "Find customers named Schmidt",
         "Search for the customer with email anna@example.com",
         "Which customers are from Hamburg?",
+        "List the customers who live in Leeds",
         "Look up customers with gmail addresses",
         "Show me our newest customers",
         "List customers whose phone starts with +49",

@@ -138,12 +138,11 @@ impl OpenAiProvider {
             .tools
             .iter()
             .map(|spec| {
-                let f = function_definition(spec);
                 ChatCompletionTools::Function(ChatCompletionTool {
                     function: FunctionObject {
                         name: spec.name.clone(),
                         description: Some(spec.description.clone()),
-                        parameters: f.get("parameters").cloned(),
+                        parameters: Some(aima_tools::strict_schema(&spec.input_schema)),
                         strict: Some(true),
                     },
                 })
@@ -224,84 +223,6 @@ pub fn render_system_prompt(reference_date: chrono::NaiveDate) -> Result<String,
             })
         })
         .map_err(template_err)
-}
-
-// TODO(replace): use `aima_tools::openai_functions` once the tools branch is
-// merged; this builds the strict function definition minimally: every object
-// closed, every property required, optional ones made nullable.
-fn function_definition(spec: &ToolSpec) -> Value {
-    json!({
-        "name": spec.name,
-        "description": spec.description,
-        "strict": true,
-        "parameters": strict_schema(&spec.input_schema),
-    })
-}
-
-fn strict_schema(schema: &Value) -> Value {
-    let Some(obj) = schema.as_object() else {
-        return schema.clone();
-    };
-    let mut out = obj.clone();
-    out.remove("$schema");
-    if let Some(Value::Object(props)) = obj.get("properties") {
-        let required: Vec<&str> = obj
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let mut new_props = serde_json::Map::new();
-        for (name, prop) in props {
-            let mut p = strict_schema(prop);
-            if !required.contains(&name.as_str()) {
-                p = nullable(p);
-            }
-            new_props.insert(name.clone(), p);
-        }
-        out.insert(
-            "required".into(),
-            Value::Array(props.keys().map(|k| Value::String(k.clone())).collect()),
-        );
-        out.insert("properties".into(), Value::Object(new_props));
-        out.insert("additionalProperties".into(), Value::Bool(false));
-    } else if obj.get("type").and_then(Value::as_str) == Some("object") {
-        out.insert("properties".into(), json!({}));
-        out.insert("required".into(), json!([]));
-        out.insert("additionalProperties".into(), Value::Bool(false));
-    }
-    if let Some(items) = obj.get("items") {
-        out.insert("items".into(), strict_schema(items));
-    }
-    Value::Object(out)
-}
-
-fn nullable(mut p: Value) -> Value {
-    let null = json!({"type": "null"});
-    if let Some(Value::Array(alts)) = p.get("anyOf")
-        && alts.contains(&null)
-    {
-        return p;
-    }
-    if let Some(obj) = p.as_object_mut() {
-        match obj.get("type").cloned() {
-            Some(Value::String(t)) if t != "null" => {
-                obj.insert("type".into(), json!([t, "null"]));
-                if let Some(Value::Array(e)) = obj.get_mut("enum") {
-                    e.push(Value::Null);
-                }
-                return p;
-            }
-            Some(Value::Array(mut ts)) => {
-                if !ts.contains(&json!("null")) {
-                    ts.push(json!("null"));
-                }
-                obj.insert("type".into(), Value::Array(ts));
-                return p;
-            }
-            _ => {}
-        }
-    }
-    json!({ "anyOf": [p, { "type": "null" }] })
 }
 
 /// The `error.message` of an OpenAI-style error body, or the text as is.
@@ -488,28 +409,6 @@ fn finish_calls(
 #[cfg(test)]
 mod tests {
     use super::super::Prices;
-    use super::*;
-
-    #[test]
-    fn strict_schema_closes_objects_and_makes_optionals_nullable() {
-        let s = strict_schema(&json!({
-            "type": "object",
-            "properties": {
-                "start": { "type": "string", "format": "date" },
-                "granularity": { "type": "string", "enum": ["day", "week"] },
-                "customer": { "type": "string" }
-            },
-            "required": ["customer"]
-        }));
-        assert_eq!(s["additionalProperties"], json!(false));
-        assert_eq!(s["required"], json!(["customer", "granularity", "start"]));
-        assert_eq!(s["properties"]["start"]["type"], json!(["string", "null"]));
-        assert_eq!(
-            s["properties"]["granularity"]["enum"],
-            json!(["day", "week", null])
-        );
-        assert_eq!(s["properties"]["customer"]["type"], json!("string"));
-    }
 
     #[test]
     fn cost_needs_both_prices() {

@@ -175,7 +175,9 @@ impl Store {
     /// Number of customers of `org` created in `[from, to)` (each bound
     /// optional) whose country and city equal `country` and `city` when
     /// given, compared case-insensitively (Unicode-aware, in Rust, so both
-    /// backends agree) after trimming.
+    /// backends agree) after trimming; countries known to
+    /// [`crate::geo::country_code`] compare by their ISO code, so "Germany",
+    /// "DE" and "DEU" match each other.
     pub async fn count_customers_filtered(
         &self,
         org: Uuid,
@@ -200,15 +202,23 @@ impl Store {
             .map_err(StoreError::db("count customers by place"))?
         });
         let norm = |s: &str| s.trim().to_lowercase();
-        let wanted_country = country.map(norm);
+        // Countries compare by ISO code where known ("Germany" = "DE").
+        let norm_country =
+            |s: &str| crate::geo::country_code(s).map_or_else(|| norm(s), str::to_lowercase);
+        let wanted_country = country.map(norm_country);
         let wanted_city = city.map(norm);
-        let matches = |wanted: &Option<String>, have: &Option<String>| match wanted {
-            None => true,
-            Some(w) => have.as_deref().map(norm).as_ref() == Some(w),
-        };
+        let matches =
+            |wanted: &Option<String>, have: &Option<String>, f: &dyn Fn(&str) -> String| {
+                match wanted {
+                    None => true,
+                    Some(w) => have.as_deref().map(f).as_ref() == Some(w),
+                }
+            };
         Ok(groups
             .into_iter()
-            .filter(|(c, t, _)| matches(&wanted_country, c) && matches(&wanted_city, t))
+            .filter(|(c, t, _)| {
+                matches(&wanted_country, c, &norm_country) && matches(&wanted_city, t, &norm)
+            })
             .map(|(_, _, n)| n)
             .sum())
     }

@@ -389,6 +389,22 @@ fn offline_routes_paraphrases_to_tools_and_slots() {
     );
 }
 
+/// The same phrasings against the product's real catalog (`aima-tools`),
+/// whose schemas differ in form from the test catalog (enums behind `$ref`s,
+/// nullable optionals).
+#[test]
+fn offline_routes_paraphrases_over_the_real_catalog() {
+    let cases = paraphrases::cases();
+    let failures = paraphrases::misrouted(&aima_tools::catalog(), &cases);
+    assert!(
+        failures.is_empty(),
+        "{} of {} phrasings misrouted:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
 fn calls_of(p: Plan) -> Vec<ToolCall> {
     match p {
         Plan::Calls(c) => c,

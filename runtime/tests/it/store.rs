@@ -28,6 +28,7 @@ store_tests!(
     awkward_values_round_trip,
     deleting_an_organization_removes_what_it_owns,
     conversations_keep_messages_and_event_numbers,
+    country_filters_compare_iso_codes,
 );
 
 fn ts(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
@@ -1526,4 +1527,27 @@ async fn conversations_keep_messages_and_event_numbers(ctx: Ctx) {
     assert!(store.ensure_conversation(b, id, "steal").await.is_err());
     assert_eq!(store.conversations(a, 10).await.unwrap().len(), 1);
     assert!(store.conversations(b, 10).await.unwrap().is_empty());
+}
+
+async fn country_filters_compare_iso_codes(ctx: Ctx) {
+    let store = &ctx.store;
+    let o = org(store, "countries").await;
+    let mut people = Vec::new();
+    for (i, country) in ["DE", "Germany", "FR", "Atlantis"].into_iter().enumerate() {
+        let mut c = customer(Some(&format!("c{i}@example.com")), None);
+        c.country = Some(country.to_string());
+        people.push(c);
+    }
+    insert(store, o, &people, &[]).await;
+    let count = |country: &'static str| async move {
+        store
+            .count_customers_filtered(o, Some(country), None, None, None)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count("deutschland").await, 2);
+    assert_eq!(count("DEU").await, 2);
+    assert_eq!(count("france").await, 1);
+    assert_eq!(count("atlantis").await, 1, "unknown names compare as text");
+    assert_eq!(count("US").await, 0);
 }

@@ -21,6 +21,12 @@ const EXAMPLE_REFERENCE: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_o
 pub(crate) const THRESHOLD: f32 = 1.6;
 
 struct Indexed {
+    /// The result has a top-level integer `count` (the tool answers "how
+    /// many").
+    counts: bool,
+    /// The result has a top-level list (the tool answers "list / show /
+    /// which").
+    lists: bool,
     name_tokens: HashSet<String>,
     vocab: HashSet<String>,
     description: Embedding,
@@ -67,7 +73,21 @@ impl ToolIndex {
                 for ex in &examples {
                     vocab.extend(text::content_tokens(ex));
                 }
+                let props = s
+                    .output_schema
+                    .get("properties")
+                    .and_then(|p| p.as_object());
+                let has = |want: &str, key: Option<&str>| {
+                    props.is_some_and(|props| {
+                        props.iter().any(|(k, v)| {
+                            key.is_none_or(|key| k == key)
+                                && v.get("type").and_then(|t| t.as_str()) == Some(want)
+                        })
+                    })
+                };
                 Indexed {
+                    counts: has("integer", Some("count")),
+                    lists: has("array", None),
                     name_tokens,
                     vocab,
                     description: embed(&s.description),
@@ -103,6 +123,10 @@ impl ToolIndex {
                 .collect()
         };
         let v = embed(text_in);
+        // The shape of answer asked for: a number or a list. Only an
+        // unambiguous question counts.
+        let wants_count = COUNT_INTENT.is_match(text_in);
+        let wants_list = LIST_INTENT.is_match(text_in);
         let mut out: Vec<Scored> = self
             .tools
             .iter()
@@ -130,9 +154,14 @@ impl ToolIndex {
                     .map(|e| v.cosine(e))
                     .fold(0.0f32, f32::max);
                 let sim = 0.6 * best_example + 0.4 * v.cosine(&t.description).max(0.0);
+                let shape = match (wants_count, wants_list) {
+                    (true, false) if t.counts => SHAPE_BOOST,
+                    (false, true) if t.lists && !t.counts => SHAPE_BOOST,
+                    _ => 0.0,
+                };
                 Scored {
                     tool: i,
-                    score: kw + 4.0 * sim,
+                    score: kw + 4.0 * sim + shape,
                     subject,
                 }
             })
@@ -172,6 +201,20 @@ impl ToolIndex {
         qualifying.into_iter().next()
     }
 }
+
+/// Added to the score of a tool whose result has the shape the question asks
+/// for (a count, or a list).
+const SHAPE_BOOST: f32 = 0.8;
+
+static COUNT_INTENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(how\s+many|number\s+of|count)\b")
+        .unwrap_or_else(|e| panic!("count intent regex: {e}"))
+});
+
+static LIST_INTENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(please\s+)?(list|show|find|search|look\s+up|which|who)\b")
+        .unwrap_or_else(|e| panic!("list intent regex: {e}"))
+});
 
 static SPLIT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(

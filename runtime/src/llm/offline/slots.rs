@@ -61,76 +61,6 @@ const SEGMENTS: &[(&str, &str)] = &[
 /// Segment names that are unambiguous in lower case.
 const PLAIN_SEGMENTS: &[&str] = &["champions", "hibernating", "potential loyalists"];
 
-const COUNTRIES: &[&str] = &[
-    "argentina",
-    "australia",
-    "austria",
-    "belgium",
-    "brazil",
-    "bulgaria",
-    "canada",
-    "chile",
-    "china",
-    "colombia",
-    "croatia",
-    "czechia",
-    "czech republic",
-    "denmark",
-    "egypt",
-    "estonia",
-    "finland",
-    "france",
-    "germany",
-    "greece",
-    "hungary",
-    "iceland",
-    "india",
-    "indonesia",
-    "ireland",
-    "israel",
-    "italy",
-    "japan",
-    "kenya",
-    "latvia",
-    "lithuania",
-    "luxembourg",
-    "malaysia",
-    "mexico",
-    "morocco",
-    "netherlands",
-    "new zealand",
-    "nigeria",
-    "norway",
-    "pakistan",
-    "peru",
-    "philippines",
-    "poland",
-    "portugal",
-    "romania",
-    "russia",
-    "saudi arabia",
-    "serbia",
-    "singapore",
-    "slovakia",
-    "slovenia",
-    "south africa",
-    "south korea",
-    "korea",
-    "spain",
-    "sweden",
-    "switzerland",
-    "thailand",
-    "turkey",
-    "ukraine",
-    "united kingdom",
-    "uk",
-    "united states",
-    "usa",
-    "us",
-    "vietnam",
-    "venezuela",
-];
-
 fn re(s: &str) -> Regex {
     Regex::new(s).unwrap_or_else(|e| panic!("slot regex {s}: {e}"))
 }
@@ -149,7 +79,7 @@ static CAPS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static PLACE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:in|from|based in|living in|located in|near)\s+(?P<p>[A-Z][a-zA-Z-]+(?:\s+[A-Z][a-zA-Z-]+)*)",
+        r"\b(?:in|from|based in|living in|located in|near)\s+(?:the\s+)?(?P<p>[A-Z][a-zA-Z-]+(?:\s+[A-Z][a-zA-Z-]+)*)",
     )
 });
 static NAMED: LazyLock<Regex> = LazyLock::new(|| {
@@ -381,8 +311,10 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
 }
 
 fn strip_segment_words(p: &str) -> String {
+    // An acronym is kept even when it spells a common word ("US", "IT").
+    let acronym = |w: &str| w.len() >= 2 && w.chars().all(|c| c.is_ascii_uppercase());
     p.split_whitespace()
-        .filter(|w| !is_common_word(w))
+        .filter(|w| acronym(w) || !is_common_word(w))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -717,12 +649,12 @@ pub(crate) fn fill(schema: &Value, e: &Entities) -> Filled {
             SlotKind::Country => e
                 .places
                 .iter()
-                .find(|p| COUNTRIES.contains(&p.to_lowercase().as_str()))
+                .find(|p| crate::geo::country_code(p).is_some())
                 .map(|p| json!(p)),
             SlotKind::City => e
                 .places
                 .iter()
-                .find(|p| !has_country || !COUNTRIES.contains(&p.to_lowercase().as_str()))
+                .find(|p| !has_country || crate::geo::country_code(p).is_none())
                 .map(|p| json!(p)),
             SlotKind::Place => e.places.first().map(|p| json!(p)),
             SlotKind::CustomerRef => person().map(|p| json!(p)),

@@ -143,6 +143,14 @@ pub fn cases() -> Vec<Case> {
             vec![("customer_count", json!({"country": "Germany"}))],
         ),
         (
+            "How many customers do we have in the US?",
+            vec![("customer_count", json!({"country": "US"}))],
+        ),
+        (
+            "number of customers from the United Kingdom",
+            vec![("customer_count", json!({"country": "United Kingdom"}))],
+        ),
+        (
             "How many new customers signed up last month?",
             vec![(
                 "customer_count",
