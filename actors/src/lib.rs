@@ -13,7 +13,9 @@
 //!
 //! Entry point: [`Runtime::start`], then [`Runtime::registry`] for the tool
 //! registry, [`Runtime::scheduler`] for triggers and schedules,
-//! [`Runtime::ingest`] for imports.
+//! [`Runtime::ingest`] for imports. [`Handlers::standard`] plugs in every
+//! module built so far ([`data::DataTools`]). The M7 planner
+//! ([`planner::Planner`]) answers questions over that registry.
 //!
 //! [`Module::ALL`]: aima_tools::Module::ALL
 //! [`ToolHandler`]: aima_runtime::registry::ToolHandler

@@ -426,3 +426,123 @@ fn tools_list_prints_the_catalog_in_three_formats_without_a_database() {
         .expect("run");
     assert!(!out.status.success());
 }
+
+/// Imports a small shop (known totals) into `dir` and returns nothing.
+fn small_shop(dir: &Path) {
+    let csv = dir.join("orders.csv");
+    std::fs::write(
+        &csv,
+        "Order ID,Order Date,Email,Customer Name,Country,Product Name,Quantity,Amount\n\
+         A1,2024-03-05,anna@example.com,Anna Berg,Germany,Teapot,1,120.25\n\
+         A2,2024-03-20,ben@example.com,Ben Holt,UK,Kettle,2,80.50\n\
+         A3,2024-04-02,anna@example.com,Anna Berg,Germany,Cup,3,9.75\n",
+    )
+    .expect("write csv");
+    let out = aima(dir)
+        .args(["import", "--org", "shop"])
+        .arg(&csv)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+/// The events of `aima ask --format jsonl`, each checked against the
+/// published protocol schema.
+fn jsonl_events(out: &std::process::Output) -> Vec<Value> {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("runtime/schema/events.v1.json"),
+        )
+        .expect("schema"),
+    )
+    .expect("schema json");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let event: Value = serde_json::from_str(line).expect("one JSON event per line");
+            assert!(validator.is_valid(&event), "off-protocol event: {line}");
+            event
+        })
+        .collect()
+}
+
+#[test]
+fn ask_answers_from_the_data_streams_events_and_follows_up() {
+    let dir = tempfile::tempdir().expect("dir");
+    let none = aima(dir.path())
+        .args(["ask", "how many customers?"])
+        .output()
+        .expect("run");
+    assert!(!none.status.success());
+    assert!(stderr_of(&none).contains("no organization"), "{}", stderr_of(&none));
+
+    small_shop(dir.path());
+    let out = aima(dir.path())
+        .args(["ask", "--format", "jsonl", "What was our revenue in March 2024?"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let events = jsonl_events(&out);
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert!(types.contains(&"plan") && types.contains(&"tool_call"), "{types:?}");
+    assert_eq!(types.last(), Some(&"final"));
+    let result = events
+        .iter()
+        .find(|e| e["type"] == "tool_result")
+        .expect("a tool result");
+    assert_eq!(result["tool"], "revenue_over_time");
+    assert_eq!(result["result"]["total_revenue"].as_f64(), Some(200.75));
+    let last = events.last().expect("final");
+    assert!(last["answer"].as_str().expect("answer").contains("200.75"), "{last}");
+    let thread = last["thread_id"].as_str().expect("thread").to_string();
+
+    // A follow-up in text form resolves against the first turn.
+    let out = aima(dir.path())
+        .args(["ask", "--thread", &thread, "and in April 2024?"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("-> revenue_over_time("), "{text}");
+    assert!(text.contains("9.75"), "{text}");
+    assert!(stderr_of(&out).contains(&thread));
+
+    let empty = aima(dir.path()).args(["ask", "  "]).output().expect("run");
+    assert!(!empty.status.success());
+    assert!(stderr_of(&empty).contains("empty"), "{}", stderr_of(&empty));
+}
+
+#[test]
+fn ask_pauses_side_effects_until_approved() {
+    let dir = tempfile::tempdir().expect("dir");
+    small_shop(dir.path());
+    let out = aima(dir.path())
+        .args(["ask", "--format", "jsonl", "tag ben@example.com as vip"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let events = jsonl_events(&out);
+    let last = events.last().expect("events");
+    assert_eq!(last["type"], "interrupt", "{events:?}");
+    assert_eq!(last["tool"], "tag_customers");
+    assert!(!events.iter().any(|e| e["type"] == "tool_call"));
+    let thread = last["thread_id"].as_str().expect("thread").to_string();
+
+    let out = aima(dir.path())
+        .args(["ask", "--thread", &thread, "--approve"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("<- tag_customers:"), "{text}");
+    assert!(text.contains("tagged: 1"), "{text}");
+
+    // Nothing is left to approve.
+    let again = aima(dir.path())
+        .args(["ask", "--thread", &thread, "--approve"])
+        .output()
+        .expect("run");
+    assert!(!again.status.success());
+    assert!(stderr_of(&again).contains("not waiting"), "{}", stderr_of(&again));
+}
