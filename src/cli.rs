@@ -155,6 +155,25 @@ pub enum BenchCommand {
     /// Import a generated orders CSV into SQLite (and PostgreSQL) next to
     /// `sqlite3 .import` and `psql \copy` of the same file.
     Import(BenchImportArgs),
+    /// Time the agent runtime: a tool call through an actor against a direct
+    /// call, a checkpointed graph step against a direct node call, and
+    /// concurrent planner conversations (offline provider, demo data)
+    /// against one at a time.
+    Agent(BenchAgentArgs),
+}
+
+/// Arguments of `aima bench agent`.
+#[derive(Debug, Args)]
+pub struct BenchAgentArgs {
+    /// Tool calls timed per path (direct, through the actor).
+    #[arg(long, default_value_t = 20_000)]
+    pub calls: u32,
+    /// Graph runs timed per path (direct, graph with SQLite checkpoints).
+    #[arg(long, default_value_t = 2_000)]
+    pub steps: u32,
+    /// Planner conversations started at once.
+    #[arg(long, default_value_t = 1_000)]
+    pub conversations: u32,
 }
 
 /// Arguments of `aima bench import`.

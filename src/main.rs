@@ -132,7 +132,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo { org, seed } => demo(&config, &org, seed).await,
         Command::Bench {
             command: BenchCommand::Import(args),
-        } => bench::import(&config, args).await,
+        } => bench::import::run(&config, args).await,
+        Command::Bench {
+            command: BenchCommand::Agent(args),
+        } => bench::agent::run(args).await,
     }
 }
 

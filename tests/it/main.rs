@@ -475,17 +475,29 @@ fn ask_answers_from_the_data_streams_events_and_follows_up() {
         .output()
         .expect("run");
     assert!(!none.status.success());
-    assert!(stderr_of(&none).contains("no organization"), "{}", stderr_of(&none));
+    assert!(
+        stderr_of(&none).contains("no organization"),
+        "{}",
+        stderr_of(&none)
+    );
 
     small_shop(dir.path());
     let out = aima(dir.path())
-        .args(["ask", "--format", "jsonl", "What was our revenue in March 2024?"])
+        .args([
+            "ask",
+            "--format",
+            "jsonl",
+            "What was our revenue in March 2024?",
+        ])
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", stderr_of(&out));
     let events = jsonl_events(&out);
     let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
-    assert!(types.contains(&"plan") && types.contains(&"tool_call"), "{types:?}");
+    assert!(
+        types.contains(&"plan") && types.contains(&"tool_call"),
+        "{types:?}"
+    );
     assert_eq!(types.last(), Some(&"final"));
     let result = events
         .iter()
@@ -494,7 +506,10 @@ fn ask_answers_from_the_data_streams_events_and_follows_up() {
     assert_eq!(result["tool"], "revenue_over_time");
     assert_eq!(result["result"]["total_revenue"].as_f64(), Some(200.75));
     let last = events.last().expect("final");
-    assert!(last["answer"].as_str().expect("answer").contains("200.75"), "{last}");
+    assert!(
+        last["answer"].as_str().expect("answer").contains("200.75"),
+        "{last}"
+    );
     let thread = last["thread_id"].as_str().expect("thread").to_string();
 
     // A follow-up in text form resolves against the first turn.
@@ -544,5 +559,9 @@ fn ask_pauses_side_effects_until_approved() {
         .output()
         .expect("run");
     assert!(!again.status.success());
-    assert!(stderr_of(&again).contains("not waiting"), "{}", stderr_of(&again));
+    assert!(
+        stderr_of(&again).contains("not waiting"),
+        "{}",
+        stderr_of(&again)
+    );
 }

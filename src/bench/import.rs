@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::peak_rss_mib;
 use crate::cli::BenchImportArgs;
 
 const CITIES: &[&str] = &[
@@ -87,14 +88,6 @@ fn generate(path: &Path, rows: u64) -> Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-/// Peak resident set size of this process in MiB (Linux), if known.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 fn timed_command(cmd: &mut Command) -> Result<f64> {
     let started = Instant::now();
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
@@ -142,7 +135,7 @@ fn report(label: &str, rows: u64, secs: f64, baseline: Option<f64>) -> std::io::
 }
 
 /// Runs the import benchmark.
-pub async fn import(_config: &Config, args: BenchImportArgs) -> Result<()> {
+pub async fn run(_config: &Config, args: BenchImportArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let csv = dir.path().join("orders.csv");
     let bytes = generate(&csv, args.rows)?;

@@ -1,0 +1,18 @@
+//! `aima bench ...`: benchmarks that print their figures beside a baseline
+//! measured in the same run.
+//!
+//! - [`import`]: the import pipeline against `sqlite3 .import` / `psql \copy`.
+//! - [`agent`]: the agent runtime: a tool call through an actor against a
+//!   direct call, a checkpointed graph step against a direct node call, and
+//!   many concurrent planner conversations against one at a time.
+
+pub mod agent;
+pub mod import;
+
+/// Peak resident set size of this process in MiB (Linux), if known.
+pub(crate) fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
