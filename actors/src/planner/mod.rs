@@ -124,6 +124,15 @@ pub enum PlannerError {
         /// The thread id.
         thread: Uuid,
     },
+    /// The thread is paused for an approval; a new question must wait until
+    /// the pause is approved or rejected.
+    #[error(
+        "thread {thread} is waiting for approval of a side-effecting call: approve or reject it first"
+    )]
+    Paused {
+        /// The thread id.
+        thread: Uuid,
+    },
     /// The thread has no pause to resume.
     #[error("thread {thread} is not waiting for an approval")]
     NotPaused {
@@ -282,6 +291,9 @@ impl Planner {
                 if self.store.conversation(org, id).await?.is_none() {
                     return Err(PlannerError::UnknownThread { thread: id });
                 }
+                if self.is_paused(org, id).await {
+                    return Err(PlannerError::Paused { thread: id });
+                }
                 id
             }
             None => {
@@ -313,14 +325,7 @@ impl Planner {
         if self.store.conversation(org, thread).await?.is_none() {
             return Err(PlannerError::UnknownThread { thread });
         }
-        let paused = self
-            .graph
-            .get_state(org, &thread.to_string())
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|s| !s.interrupts.is_empty());
-        if !paused {
+        if !self.is_paused(org, thread).await {
             return Err(PlannerError::NotPaused { thread });
         }
         let value = serde_json::to_value(&decision).unwrap_or(Value::Null);
@@ -403,6 +408,16 @@ impl Planner {
             .set_conversation_seq(org, thread, i64::try_from(out.seq).unwrap_or(i64::MAX))
             .await?;
         Ok(result)
+    }
+
+    /// Whether `thread` waits for an approval.
+    async fn is_paused(&self, org: Uuid, thread: Uuid) -> bool {
+        self.graph
+            .get_state(org, &thread.to_string())
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|s| !s.interrupts.is_empty())
     }
 
     /// The conversation's state (for tests and the history API).

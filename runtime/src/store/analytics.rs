@@ -18,6 +18,21 @@ pub fn period_start(day: NaiveDate, period: Period) -> NaiveDate {
     }
 }
 
+/// Sales per product over a time range, ordered by `$order` then name.
+macro_rules! product_sales_sql {
+    ($order:literal) => {
+        concat!(
+            "SELECT product_name, SUM(quantity) AS quantity, \
+             COALESCE(SUM(quantity * unit_price), 0.0) AS revenue, \
+             COUNT(DISTINCT order_id) AS orders FROM order_items \
+             WHERE organization_id = $1 AND ordered_at >= $2 AND ordered_at < $3 \
+             GROUP BY product_name ORDER BY ",
+            $order,
+            ", product_name LIMIT $4"
+        )
+    };
+}
+
 impl Store {
     /// Revenue (sum of `amount`) and order count of `org` per period, for
     /// orders with `from <= ordered_at < to`. Periods are UTC calendar days,
@@ -85,24 +100,7 @@ impl Store {
         to: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<ProductSales>, StoreError> {
-        dispatch!(self, |pool| {
-            sqlx::query_as::<_, ProductSales>(
-                "SELECT product_name, SUM(quantity) AS quantity, \
-                 COALESCE(SUM(quantity * unit_price), 0.0) AS revenue, \
-                 COUNT(DISTINCT order_id) AS orders FROM order_items \
-                 WHERE organization_id = $1 AND ordered_at >= $2 AND ordered_at < $3 \
-                 GROUP BY product_name ORDER BY revenue DESC, quantity DESC, product_name \
-                 LIMIT $4",
-            )
-            .bind(org)
-            .bind(from)
-            .bind(to)
-            .bind(sql_int(limit))
-            .fetch_all(pool)
-            .await
-            .map_err(StoreError::db("compute top products"))
-        })
-        .map(rounded)
+        self.product_sales(org, from, to, limit, false).await
     }
 
     /// Like [`Store::top_products`], but ranked by units sold (then revenue,
@@ -114,22 +112,31 @@ impl Store {
         to: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<ProductSales>, StoreError> {
+        self.product_sales(org, from, to, limit, true).await
+    }
+
+    async fn product_sales(
+        &self,
+        org: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+        by_quantity: bool,
+    ) -> Result<Vec<ProductSales>, StoreError> {
+        let sql = if by_quantity {
+            product_sales_sql!("quantity DESC, revenue DESC")
+        } else {
+            product_sales_sql!("revenue DESC, quantity DESC")
+        };
         dispatch!(self, |pool| {
-            sqlx::query_as::<_, ProductSales>(
-                "SELECT product_name, SUM(quantity) AS quantity, \
-                 COALESCE(SUM(quantity * unit_price), 0.0) AS revenue, \
-                 COUNT(DISTINCT order_id) AS orders FROM order_items \
-                 WHERE organization_id = $1 AND ordered_at >= $2 AND ordered_at < $3 \
-                 GROUP BY product_name ORDER BY quantity DESC, revenue DESC, product_name \
-                 LIMIT $4",
-            )
-            .bind(org)
-            .bind(from)
-            .bind(to)
-            .bind(sql_int(limit))
-            .fetch_all(pool)
-            .await
-            .map_err(StoreError::db("compute top products by quantity"))
+            sqlx::query_as::<_, ProductSales>(sql)
+                .bind(org)
+                .bind(from)
+                .bind(to)
+                .bind(sql_int(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("compute top products"))
         })
         .map(rounded)
     }

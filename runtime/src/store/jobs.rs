@@ -18,23 +18,8 @@ impl Store {
         kind: &str,
         trigger: &str,
     ) -> Result<Uuid, StoreError> {
-        let id = Uuid::now_v7();
-        dispatch!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO jobs (id, organization_id, kind, status, trigger, started_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(org)
-            .bind(kind)
-            .bind(JobStatus::Running.as_str())
-            .bind(trigger)
-            .bind(now())
-            .execute(pool)
+        self.insert_job(org, kind, trigger, JobStatus::Running, "start a job")
             .await
-            .map_err(StoreError::db("start a job"))?;
-        });
-        Ok(id)
     }
 
     /// Records a job accepted but not started yet (status `queued`,
@@ -46,6 +31,18 @@ impl Store {
         kind: &str,
         trigger: &str,
     ) -> Result<Uuid, StoreError> {
+        self.insert_job(org, kind, trigger, JobStatus::Queued, "enqueue a job")
+            .await
+    }
+
+    async fn insert_job(
+        &self,
+        org: Option<Uuid>,
+        kind: &str,
+        trigger: &str,
+        status: JobStatus,
+        operation: &'static str,
+    ) -> Result<Uuid, StoreError> {
         let id = Uuid::now_v7();
         dispatch!(self, |pool| {
             sqlx::query(
@@ -55,12 +52,12 @@ impl Store {
             .bind(id)
             .bind(org)
             .bind(kind)
-            .bind(JobStatus::Queued.as_str())
+            .bind(status.as_str())
             .bind(trigger)
             .bind(now())
             .execute(pool)
             .await
-            .map_err(StoreError::db("enqueue a job"))?;
+            .map_err(StoreError::db(operation))?;
         });
         Ok(id)
     }
