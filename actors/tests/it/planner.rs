@@ -492,3 +492,96 @@ async fn a_model_that_never_answers_is_stopped_and_a_failing_one_ends_in_an_erro
     assert!(message.contains("timed out"), "{message}");
     s.runtime.shutdown().await;
 }
+
+/// The same planner driven by an OpenAI-compatible model (a local scripted
+/// server): the model's streamed tool call runs against the real data, the
+/// result goes back to the model, and its streamed answer ends the turn with
+/// the tokens and cost of both calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openai_compatible_model_drives_the_same_planner() {
+    use aima_runtime::llm::scripted::{
+        self, Reply, finish_chunk, text_chunk, tool_chunk, usage_chunk,
+    };
+    use aima_runtime::llm::{LlmConfig, Prices, ProviderKind, build_provider};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(None, dir.path()).await.unwrap();
+    store.migrate().await.unwrap();
+    let org = fixture(&store).await;
+    let mut srv = scripted::start(vec![
+        Reply::Sse(vec![
+            tool_chunk(json!([{"index": 0, "id": "call_a", "type": "function",
+                "function": {"name": "revenue_over_time", "arguments": ""}}])),
+            tool_chunk(json!([{"index": 0, "function": {"arguments":
+                "{\"start\": \"2024-03-01\", \"end\": \"2024-03-31\", \"granularity\": null}"}}])),
+            finish_chunk("tool_calls"),
+            usage_chunk(100, 20),
+        ]),
+        Reply::Sse(vec![
+            text_chunk("Revenue in March 2024 was "),
+            text_chunk("200.75 over 2 orders."),
+            finish_chunk("stop"),
+            usage_chunk(150, 10),
+        ]),
+    ])
+    .await;
+    let provider = build_provider(&LlmConfig {
+        provider: ProviderKind::OpenAi,
+        base_url: srv.base_url.clone(),
+        model: "scripted-model".into(),
+        api_key: None,
+        request_timeout: std::time::Duration::from_secs(20),
+        stall_timeout: std::time::Duration::from_secs(20),
+        prices: Prices {
+            prompt_per_mtok: Some(1.0),
+            completion_per_mtok: Some(2.0),
+        },
+    })
+    .unwrap();
+    let s = setup(&store, provider).await;
+    let (_, outcome, events) = ask(&s.planner, org, None, "How did March 2024 go?").await;
+    let TurnOutcome::Answered { answer } = outcome else {
+        panic!("{outcome:?}: {events:#?}")
+    };
+    assert_eq!(answer, "Revenue in March 2024 was 200.75 over 2 orders.");
+    let result = tool_result(&events, "revenue_over_time");
+    assert_eq!(result["total_revenue"].as_f64(), Some(200.75));
+    let tokens: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Token { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tokens.len(), 2, "streamed as the model wrote it");
+    let EventBody::Final {
+        usage: Some(usage),
+        citations,
+        ..
+    } = &events.last().unwrap().body
+    else {
+        panic!()
+    };
+    assert_eq!((usage.prompt_tokens, usage.completion_tokens), (250, 30));
+    assert_eq!(usage.cost_usd, Some((250.0 * 1.0 + 30.0 * 2.0) / 1e6));
+    assert_eq!(usage.model, "scripted-model");
+    assert_eq!(citations[0].call_id, "call_a");
+
+    // What the model saw: the catalog as strict functions, then the tool's
+    // result as a tool message.
+    let first = srv.requests.recv().await.unwrap();
+    let tools = first["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), aima_tools::catalog().len());
+    assert!(tools.iter().all(|t| t["function"]["strict"] == true));
+    let second = srv.requests.recv().await.unwrap();
+    let tool_msg = second["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .expect("the tool result went back to the model")
+        .clone();
+    assert_eq!(tool_msg["tool_call_id"], "call_a");
+    assert!(tool_msg["content"].as_str().unwrap().contains("200.75"));
+    s.runtime.shutdown().await;
+}

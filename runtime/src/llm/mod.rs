@@ -16,6 +16,8 @@
 
 pub mod offline;
 pub mod openai;
+#[cfg(feature = "testing")]
+pub mod scripted;
 
 use std::sync::Arc;
 use std::time::Duration;

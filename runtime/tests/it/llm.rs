@@ -11,8 +11,10 @@ use aima_runtime::llm::{
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::llm_support::server::{self, Reply, finish_chunk, text_chunk, tool_chunk, usage_chunk};
 use crate::llm_support::{catalog, paraphrases};
+use aima_runtime::llm::scripted::{
+    self as server, Reply, finish_chunk, text_chunk, tool_chunk, usage_chunk,
+};
 
 fn openai(base_url: &str, stall_ms: u64) -> OpenAiProvider {
     openai_with(base_url, 20_000, stall_ms)

@@ -1,6 +1,6 @@
-//! Test support for the LLM providers: a local scripted OpenAI-compatible
-//! server and a tool catalog shaped like the real one.
+//! Test support for the LLM providers: a tool catalog shaped like the real
+//! one and the routing table (the scripted OpenAI-compatible server is
+//! `aima_runtime::llm::scripted`).
 
 pub mod catalog;
 pub mod paraphrases;
-pub mod server;

@@ -1,4 +1,7 @@
-//! A scripted OpenAI-compatible chat-completions server on 127.0.0.1:0.
+//! A scripted OpenAI-compatible chat-completions server on 127.0.0.1:0, for
+//! tests of the `openai` provider and of everything built on it (feature
+//! `testing`). It panics on requests it does not understand: it is test
+//! support, not a server.
 //!
 //! Each accepted connection gets the next [`Reply`] of the script (the last
 //! one repeats). Every request body is parsed as JSON and sent to the test
