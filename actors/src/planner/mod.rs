@@ -9,6 +9,9 @@
 //!                         +-> approve         +-> approve / act (next round)
 //! ```
 //!
+//! - Before any work, the turn's first event (`step` of the pseudo-node
+//!   [`TURN`], started) tells the client its thread and that the question
+//!   was accepted.
 //! - `route` opens the turn: it finds the date relative periods are read
 //!   against (the organization's latest order, else today) and resets the
 //!   turn's fields.
@@ -47,6 +50,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use uuid::Uuid;
+
+/// The node name of a turn's first event (`step`, `started`), sent as soon
+/// as a question or an approval decision is accepted, before any work.
+pub const TURN: &str = "turn";
 
 /// Most model calls in one turn before the planner stops and says so.
 pub const DEFAULT_MAX_ROUNDS: u32 = 6;
@@ -286,28 +293,31 @@ impl Planner {
         if question.is_empty() {
             return Err(PlannerError::EmptyQuestion);
         }
-        let id = match thread {
+        let (id, last_seq) = match thread {
             Some(id) => {
-                if self.store.conversation(org, id).await?.is_none() {
+                let Some(conversation) = self.store.conversation(org, id).await? else {
                     return Err(PlannerError::UnknownThread { thread: id });
-                }
+                };
                 if self.is_paused(org, id).await {
                     return Err(PlannerError::Paused { thread: id });
                 }
-                id
+                (id, conversation.last_seq)
             }
-            None => {
-                let id = Uuid::now_v7();
-                let title: String = question.chars().take(80).collect();
-                self.store.ensure_conversation(org, id, &title).await?;
-                id
-            }
+            None => (Uuid::now_v7(), 0),
         };
+        // The turn is accepted before anything is written: the client learns
+        // the thread (and where its numbering stands) at once.
+        let mut out = Emitter::new(id, last_seq, events);
+        out.accepted("question accepted");
+        if thread.is_none() {
+            let title: String = question.chars().take(80).collect();
+            self.store.ensure_conversation(org, id, &title).await?;
+        }
         let input = aima_runtime::graph::Update::new().set("messages", [Message::user(question)]);
         let (options, rx) = stream_options();
         let thread_text = id.to_string();
         let run = self.graph.invoke(org, &thread_text, input, options);
-        let outcome = self.drive(org, id, events, run, rx).await?;
+        let outcome = self.drive(org, id, out, run, rx).await?;
         Ok((id, outcome))
     }
 
@@ -322,19 +332,21 @@ impl Planner {
         decision: Approval,
         events: &mpsc::UnboundedSender<Event>,
     ) -> Result<TurnOutcome, PlannerError> {
-        if self.store.conversation(org, thread).await?.is_none() {
+        let Some(conversation) = self.store.conversation(org, thread).await? else {
             return Err(PlannerError::UnknownThread { thread });
-        }
+        };
         if !self.is_paused(org, thread).await {
             return Err(PlannerError::NotPaused { thread });
         }
+        let mut out = Emitter::new(thread, conversation.last_seq, events);
+        out.accepted("decision accepted");
         let value = serde_json::to_value(&decision).unwrap_or(Value::Null);
         let (options, rx) = stream_options();
         let thread_text = thread.to_string();
         let run = self
             .graph
             .resume(org, &thread_text, Resume::Value(value), options);
-        self.drive(org, thread, events, run, rx).await
+        self.drive(org, thread, out, run, rx).await
     }
 
     /// Drives one invoke/resume of the graph, forwarding its stream as
@@ -343,20 +355,10 @@ impl Planner {
         &self,
         org: Uuid,
         thread: Uuid,
-        events: &mpsc::UnboundedSender<Event>,
+        out: Emitter,
         run: impl Future<Output = Result<RunOutcome<PlannerState>, GraphError>>,
         mut rx: mpsc::UnboundedReceiver<StreamEvent>,
     ) -> Result<TurnOutcome, PlannerError> {
-        let conversation = self
-            .store
-            .conversation(org, thread)
-            .await?
-            .ok_or(PlannerError::UnknownThread { thread })?;
-        let out = Emitter {
-            thread: thread.to_string(),
-            seq: u64::try_from(conversation.last_seq).unwrap_or(0),
-            events: events.clone(),
-        };
         let forward = async move {
             let mut out = out;
             while let Some(event) = rx.recv().await {
@@ -449,6 +451,24 @@ struct Emitter {
 }
 
 impl Emitter {
+    /// Numbers events of `thread` after `last_seq`.
+    fn new(thread: Uuid, last_seq: i64, events: &mpsc::UnboundedSender<Event>) -> Emitter {
+        Emitter {
+            thread: thread.to_string(),
+            seq: u64::try_from(last_seq).unwrap_or(0),
+            events: events.clone(),
+        }
+    }
+
+    /// The turn's first event: `step` of the pseudo-node [`TURN`], started.
+    fn accepted(&mut self, detail: &str) {
+        self.send(EventBody::Step {
+            node: TURN.to_string(),
+            status: StepStatus::Started,
+            detail: Some(detail.to_string()),
+        });
+    }
+
     fn send(&mut self, body: EventBody) {
         self.seq += 1;
         // A caller that stopped listening does not stop the turn.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use aima_actors::planner::{Approval, Checkpoints, Planner, TurnOutcome};
 use aima_actors::{Handlers, Runtime, RuntimeOptions};
-use aima_runtime::events::{Event, EventBody};
+use aima_runtime::events::{Event, EventBody, StepStatus};
 use aima_runtime::llm::offline::OfflineProvider;
 use aima_runtime::llm::{
     LlmError, LlmOutput, LlmProvider, LlmRequest, LlmResponse, TokenSink, ToolCall, Usage,
@@ -193,6 +193,11 @@ async fn answers_from_tools_with_numbers_as_returned(ctx: Ctx) {
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
     assert!(events.iter().all(|e| e.thread_id == thread.to_string()));
+    // The first event says the question was accepted, before any work.
+    assert!(
+        matches!(&events[0].body, EventBody::Step { node, status: StepStatus::Started, .. }
+        if node == aima_actors::planner::TURN)
+    );
     let kinds = kinds(&events);
     let pos = |k: &str| kinds.iter().position(|x| x == k).unwrap();
     assert!(pos("plan") < pos("tool_call"));
