@@ -218,6 +218,9 @@ pub async fn import(
     }
     let started_at = Utc::now();
     let mut tx = store.begin().await?;
+    // A large import into small tables builds its secondary indexes once at
+    // the end instead of row by row.
+    tx.defer_secondary_indexes(scan.rows).await?;
     let report = match run(store, org, path, options, &scan, Some(&mut tx), progress).await {
         Ok(report) => report,
         Err(e) => {

@@ -82,6 +82,9 @@ macro_rules! pipelined_insert {
 /// cached.
 pub struct StoreTx {
     inner: TxInner,
+    /// `CREATE INDEX` statements of indexes dropped by
+    /// [`StoreTx::defer_secondary_indexes`], run again before commit.
+    deferred_indexes: Vec<String>,
 }
 
 impl std::fmt::Debug for StoreTx {
@@ -406,7 +409,10 @@ impl StoreTx {
             ),
             Pool::Postgres(p) => TxInner::Postgres(p.begin().await.map_err(StoreError::db(op))?),
         };
-        Ok(StoreTx { inner })
+        Ok(StoreTx {
+            inner,
+            deferred_indexes: Vec::new(),
+        })
     }
 
     /// The transaction's backend.
@@ -417,8 +423,64 @@ impl StoreTx {
         }
     }
 
-    /// Commits every write of the transaction.
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// On SQLite, when `incoming_rows` (the rows a bulk write is about to
+    /// add) is at least the number of orders already stored, drops the
+    /// non-unique indexes of customers, orders and order items for the rest
+    /// of the transaction and builds them again (sorted, in one pass each) at
+    /// [`StoreTx::commit`]: much cheaper than updating them row by row once
+    /// they outgrow the page cache. Unique indexes stay (they check
+    /// identities as rows arrive). Everything stays inside the transaction,
+    /// so a rollback restores the indexes and other connections never see
+    /// the schema without them. Returns how many indexes were deferred; on
+    /// PostgreSQL it does nothing (dropping an index there locks the table
+    /// for every reader).
+    pub async fn defer_secondary_indexes(
+        &mut self,
+        incoming_rows: u64,
+    ) -> Result<usize, StoreError> {
+        let TxInner::Sqlite(t) = &mut self.inner else {
+            return Ok(0);
+        };
+        let op = "defer secondary indexes";
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+            .fetch_one(&mut **t)
+            .await
+            .map_err(StoreError::db(op))?;
+        if i64::try_from(incoming_rows).unwrap_or(i64::MAX) < stored.max(1) {
+            return Ok(0);
+        }
+        let indexes: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name IN ('customers', 'orders', 'order_items') AND sql IS NOT NULL \
+             AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+        )
+        .fetch_all(&mut **t)
+        .await
+        .map_err(StoreError::db(op))?;
+        for (name, sql) in indexes {
+            sqlx::query(AssertSqlSafe(format!(
+                "DROP INDEX \"{}\"",
+                name.replace('"', "\"\"")
+            )))
+            .execute(&mut **t)
+            .await
+            .map_err(StoreError::db(op))?;
+            self.deferred_indexes.push(sql);
+        }
+        Ok(self.deferred_indexes.len())
+    }
+
+    /// Commits every write of the transaction (first rebuilding indexes
+    /// deferred by [`StoreTx::defer_secondary_indexes`]).
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        if let TxInner::Sqlite(t) = &mut self.inner {
+            for sql in std::mem::take(&mut self.deferred_indexes) {
+                sqlx::query(AssertSqlSafe(sql))
+                    .execute(&mut **t)
+                    .await
+                    .map_err(StoreError::db("rebuild deferred indexes"))?;
+            }
+        }
         let op = "commit";
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await.map_err(StoreError::db(op)),

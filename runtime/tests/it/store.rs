@@ -29,6 +29,7 @@ store_tests!(
     deleting_an_organization_removes_what_it_owns,
     conversations_keep_messages_and_event_numbers,
     country_filters_compare_iso_codes,
+    deferred_indexes_come_back_on_commit_and_rollback,
 );
 
 fn ts(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
@@ -1550,4 +1551,53 @@ async fn country_filters_compare_iso_codes(ctx: Ctx) {
     assert_eq!(count("france").await, 1);
     assert_eq!(count("atlantis").await, 1, "unknown names compare as text");
     assert_eq!(count("US").await, 0);
+}
+
+async fn deferred_indexes_come_back_on_commit_and_rollback(ctx: Ctx) {
+    let store = &ctx.store;
+    let o = org(store, "deferred").await;
+    let sqlite = store.backend() == aima_runtime::store::Backend::Sqlite;
+    let sql = if sqlite {
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+    } else {
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname"
+    };
+    let before: Vec<String> = raw_column(&ctx, sql).await;
+    assert!(before.iter().any(|n| n == "orders_org_customer_idx"));
+    // Rolled back: the indexes are as they were.
+    let mut tx = store.begin().await.unwrap();
+    let deferred = tx.defer_secondary_indexes(10).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(raw_column::<String>(&ctx, sql).await, before);
+    if sqlite {
+        assert!(deferred >= 5, "{deferred} secondary indexes deferred");
+    } else {
+        assert_eq!(deferred, 0, "never on PostgreSQL");
+    }
+    // Committed: rows written meanwhile are found through the rebuilt indexes.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.defer_secondary_indexes(10).await.unwrap(), deferred);
+    let c = customer(Some("late@example.com"), Some("Late Comer"));
+    let id = c.id;
+    tx.insert_customers(o, &[c]).await.unwrap();
+    tx.insert_orders(
+        o,
+        &[order("o-1", Some(id), 5.0, ts(2024, 1, 2, 0, 0, 0), vec![])],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(raw_column::<String>(&ctx, sql).await, before);
+    assert_eq!(
+        store
+            .customers_by_name(o, "Late Comer")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A small write into tables larger than it keeps the indexes.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.defer_secondary_indexes(0).await.unwrap(), 0);
+    tx.rollback().await.unwrap();
 }
