@@ -122,3 +122,54 @@ pub fn country_code(name_or_code: &str) -> Option<&'static str> {
         hit.then_some(*a2)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countries() {
+        for (name, code) in [
+            ("Bangladesh", "BD"),
+            ("bangladesh", "BD"),
+            ("BD", "BD"),
+            ("BGD", "BD"),
+            ("India", "IN"),
+            ("Pakistan", "PK"),
+            ("United Kingdom", "GB"),
+            ("UK", "GB"),
+            ("U.K.", "GB"),
+            ("Great Britain", "GB"),
+            ("United States", "US"),
+            ("USA", "US"),
+            ("U.S.A.", "US"),
+            ("us", "US"),
+            ("EIRE", "IE"),
+            ("Ireland", "IE"),
+            ("Netherlands", "NL"),
+            ("RSA", "ZA"),
+            ("Channel Islands", "JE"),
+            ("Czech Republic", "CZ"),
+            ("Hong Kong", "HK"),
+            ("বাংলাদেশ", "BD"),
+        ] {
+            assert_eq!(country_code(name), Some(code), "{name}");
+        }
+        assert_eq!(country_code("Unspecified"), None);
+        assert_eq!(country_code("European Community"), None);
+        assert_eq!(country_code("Dhaka"), None);
+        assert_eq!(country_code(""), None);
+    }
+
+    #[test]
+    fn uci_online_retail_countries_are_all_known() {
+        let uci = "United Kingdom,France,Australia,Netherlands,Germany,Norway,EIRE,Switzerland,\
+                   Spain,Poland,Portugal,Italy,Belgium,Lithuania,Japan,Iceland,Channel Islands,\
+                   Denmark,Cyprus,Sweden,Austria,Israel,Finland,Bahrain,Greece,Hong Kong,\
+                   Singapore,Lebanon,United Arab Emirates,Saudi Arabia,Czech Republic,Canada,\
+                   Brazil,USA,Malta,RSA";
+        for c in uci.split(',') {
+            assert!(country_code(c).is_some(), "{c}");
+        }
+    }
+}
