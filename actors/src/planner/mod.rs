@@ -244,9 +244,12 @@ impl Planner {
             nodes::synthesize,
         ));
         let d = deps.clone();
-        g.add_node(Node::new("persist", ["messages"], move |s, ctx| {
-            nodes::persist(d.clone(), s, ctx)
-        }));
+        // persist writes to the store only, no state key.
+        g.add_node(Node::new(
+            "persist",
+            std::iter::empty::<&str>(),
+            move |s, ctx| nodes::persist(d.clone(), s, ctx),
+        ));
         let after_model = {
             let d = deps.clone();
             move |s: &PlannerState| nodes::after_model(&d, s)
