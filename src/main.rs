@@ -202,7 +202,7 @@ fn describe_db(config: &Config) -> String {
 /// `aima ask`: one planner turn (a question, or an approval decision on a
 /// paused thread), its events printed as they come.
 async fn ask(config: &Config, args: cli::AskArgs) -> Result<()> {
-    use aima_actors::planner::{Approval, Checkpoints, Planner, TurnOutcome};
+    use aima_actors::planner::{Approval, Planner, TurnOutcome};
     use aima_actors::{Handlers, Runtime, RuntimeOptions};
 
     let store = open_store(config).await?;
@@ -216,7 +216,7 @@ async fn ask(config: &Config, args: cli::AskArgs) -> Result<()> {
     )
     .await?;
     let registry = std::sync::Arc::new(runtime.registry(aima_tools::catalog()));
-    let planner = Planner::new(store, registry, provider, Checkpoints::Store)?;
+    let planner = Planner::new(store, registry, provider)?;
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<aima_runtime::events::Event>();
     let format = args.format;

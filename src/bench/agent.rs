@@ -16,7 +16,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aima_actors::planner::{Checkpoints, Planner, TurnOutcome};
+use aima_actors::planner::{Planner, TurnOutcome};
 use aima_actors::{Handlers, Runtime, RuntimeOptions};
 use aima_runtime::events::EventBody;
 use aima_runtime::graph::{
@@ -245,7 +245,6 @@ async fn conversations(store: &Store, conversations: u32) -> Result<()> {
         store.clone(),
         registry,
         Arc::new(OfflineProvider::new()),
-        Checkpoints::Store,
     )?);
     outln!(
         "planner conversations (offline provider, SQLite, demo data: {} customers, {} orders; {} questions in turn):",

@@ -38,9 +38,8 @@ use std::sync::Arc;
 
 use aima_runtime::events::{Citation, Event, EventBody, StepStatus, Usage};
 use aima_runtime::graph::{
-    CompiledGraph, END, GraphError, MemoryCheckpointer, Node, Reducer, Resume, RunOptions,
-    RunOutcome, START, StateGraph, StateSchema, StoreCheckpointer, StreamEvent, StreamMode,
-    TaskStatus,
+    CompiledGraph, END, GraphError, Node, Reducer, Resume, RunOptions, RunOutcome, START,
+    StateGraph, StateSchema, StoreCheckpointer, StreamEvent, StreamMode, TaskStatus,
 };
 use aima_runtime::llm::{LlmProvider, Message, ToolCall};
 use aima_runtime::registry::Registry;
@@ -178,25 +177,16 @@ impl std::fmt::Debug for Planner {
     }
 }
 
-/// Where threads are checkpointed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Checkpoints {
-    /// In the store: threads survive restarts.
-    Store,
-    /// In memory (benchmarks and tests).
-    Memory,
-}
-
 impl Planner {
     /// A planner answering with `provider` over `registry`'s tools, keeping
-    /// threads and history in `store`.
+    /// threads (checkpoints, so they survive restarts) and history in
+    /// `store`.
     ///
     /// Errors: [`PlannerError::Graph`] if the graph does not build (a bug).
     pub fn new(
         store: Store,
         registry: Arc<Registry>,
         provider: Arc<dyn LlmProvider>,
-        checkpoints: Checkpoints,
     ) -> Result<Planner, PlannerError> {
         let deps = Arc::new(Deps {
             registry,
@@ -268,12 +258,8 @@ impl Planner {
             .add_edge("persist", END)
             .recursion_limit(4 * DEFAULT_MAX_ROUNDS + 8)
             .compact_after(64);
-        let checkpointer: Arc<dyn aima_runtime::graph::Checkpointer> = match checkpoints {
-            Checkpoints::Store => Arc::new(StoreCheckpointer::new(store.clone())),
-            Checkpoints::Memory => Arc::new(MemoryCheckpointer::new()),
-        };
         let graph = g
-            .compile(checkpointer)
+            .compile(Arc::new(StoreCheckpointer::new(store.clone())))
             .map_err(|source| PlannerError::Graph { source })?;
         Ok(Planner { graph, store })
     }

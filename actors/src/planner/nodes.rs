@@ -131,10 +131,7 @@ pub(super) async fn model(deps: Arc<Deps>, s: Arc<PlannerState>, ctx: NodeContex
 fn purpose(deps: &Deps, tool: &str) -> String {
     deps.registry
         .spec(tool)
-        .map(|spec| {
-            let d = spec.description.as_str();
-            d.split_once(". ").map_or(d, |(first, _)| first).to_string()
-        })
+        .map(|spec| aima_tools::describe::first_sentence(&spec.description))
         .unwrap_or_else(|| format!("{tool} (not in the catalog)"))
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use aima_actors::planner::{Approval, Checkpoints, Planner, TurnOutcome};
+use aima_actors::planner::{Approval, Planner, TurnOutcome};
 use aima_actors::{Handlers, Runtime, RuntimeOptions};
 use aima_runtime::events::{Event, EventBody, StepStatus};
 use aima_runtime::llm::offline::OfflineProvider;
@@ -106,7 +106,7 @@ async fn setup(store: &Store, provider: Arc<dyn LlmProvider>) -> Setup {
     .await
     .unwrap();
     let registry = Arc::new(runtime.registry(aima_tools::catalog()));
-    let planner = Planner::new(store.clone(), registry, provider, Checkpoints::Store).unwrap();
+    let planner = Planner::new(store.clone(), registry, provider).unwrap();
     Setup { runtime, planner }
 }
 

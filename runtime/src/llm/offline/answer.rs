@@ -201,7 +201,7 @@ pub(crate) fn out_of_scope(tools: &[ToolSpec], reason: Option<&str>) -> Result<S
         .iter()
         .map(|t| Capability {
             name: t.name.clone(),
-            summary: first_sentence(&t.description),
+            summary: aima_tools::describe::first_sentence(&t.description),
             example: t.examples.first().cloned(),
             side_effecting: t.effect == Effect::SideEffecting,
         })
@@ -237,13 +237,6 @@ pub(crate) fn missing_slot(spec: &ToolSpec, missing: &[String]) -> Result<String
             example => spec.examples.first().cloned(),
         },
     )
-}
-
-fn first_sentence(s: &str) -> String {
-    match s.find(". ") {
-        Some(i) => s[..=i].to_owned(),
-        None => s.to_owned(),
-    }
 }
 
 /// Arguments as a JSON object (an empty one for anything else).
