@@ -531,8 +531,8 @@ async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
         )?;
     }
     outln!(
-        "\nAnalyses: segmentation, churn/CLV, attribution and the planner are not built yet \
-         (issues 3-6); nothing here is estimated."
+        "\nAnalyses: segmentation, churn/CLV and attribution are not built yet (issues 4-6); \
+         nothing here is estimated.\nAsk about the data: aima ask \"What was revenue by month in 1997?\""
     )?;
     Ok(())
 }
