@@ -1,0 +1,1 @@
+//! Integration tests of `aima-models` (some read ../shared/data).
