@@ -9,7 +9,9 @@
 //! 2. the import proper, which keeps an order open until its last row has been
 //!    seen (export rows that continue an order — line items with blank totals —
 //!    join it, wherever they are in the file) and flushes finished orders to
-//!    the open transaction in chunks.
+//!    the open transaction in chunks. Parsing runs on a blocking thread and
+//!    hands the chunks through a short queue to the task that writes them, so
+//!    parsing and the database work overlap.
 //!
 //! Identity: a row's customer is found by the source's own customer id when
 //! the file has one, then by e-mail (case-insensitive), then by normalized
@@ -32,6 +34,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use aima_runtime::store::{
     CustomerIdentity, CustomerUpdate, ImportRecord, NewCustomer, NewOrder, NewOrderItem,
@@ -177,9 +180,18 @@ pub async fn preview(
     path: &Path,
     options: &ImportOptions,
 ) -> Result<Preview, IngestError> {
-    let scan = scan(path, options)?;
+    let scan = Arc::new(scan(path, options)?);
     let mut problems = scan.mapping_problems();
-    let run = run(store, org, path, options, &scan, None, &mut |_, _| {}).await?;
+    let run = run(
+        store,
+        org,
+        path,
+        options,
+        Arc::clone(&scan),
+        None,
+        &mut |_, _| {},
+    )
+    .await?;
     problems.extend(
         run.rows_rejected
             .iter()
@@ -212,7 +224,7 @@ pub async fn import(
     options: &ImportOptions,
     progress: ProgressFn<'_>,
 ) -> Result<ImportReport, IngestError> {
-    let scan = scan(path, options)?;
+    let scan = Arc::new(scan(path, options)?);
     if let Some(problem) = scan.fatal_problem() {
         return Err(IngestError::Mapping { message: problem });
     }
@@ -221,7 +233,17 @@ pub async fn import(
     // A large import into small tables builds its secondary indexes once at
     // the end instead of row by row.
     tx.defer_secondary_indexes(scan.rows).await?;
-    let report = match run(store, org, path, options, &scan, Some(&mut tx), progress).await {
+    let report = match run(
+        store,
+        org,
+        path,
+        options,
+        Arc::clone(&scan),
+        Some(&mut tx),
+        progress,
+    )
+    .await
+    {
         Ok(report) => report,
         Err(e) => {
             tx.rollback().await?;
@@ -852,12 +874,33 @@ fn synthetic_order_id(values: &[String]) -> String {
 }
 
 /// Second pass: parse, resolve and (with a transaction) write.
+/// What the parsing thread hands the writer, in order.
+enum Write {
+    /// New customers, then finished orders to insert or update; `rows` is
+    /// how many rows have been read so far (for progress).
+    Batch {
+        customers: Vec<NewCustomer>,
+        inserts: Vec<NewOrder>,
+        updates: Vec<OrderUpdate>,
+        rows: u64,
+    },
+    /// Customers that existed (or were written earlier in this import) and
+    /// changed; sent last.
+    CustomerUpdates(Vec<CustomerUpdate>),
+}
+
+/// Batches the parsing thread may run ahead of the writer (bounds memory).
+const WRITE_QUEUE: usize = 2;
+
+/// Parses `path` on a blocking thread while this task writes what it
+/// produces to `tx` (when given), so parsing and the database work overlap.
+/// A write error stops the parser; the first error wins.
 async fn run(
     store: &Store,
     org: Uuid,
     path: &Path,
     options: &ImportOptions,
-    scan: &Scan,
+    scan: Arc<Scan>,
     mut tx: Option<&mut StoreTx>,
     progress: ProgressFn<'_>,
 ) -> Result<ImportReport, IngestError> {
@@ -877,15 +920,7 @@ async fn run(
         ),
         None => None,
     };
-    let mut runner = Runner {
-        mapping: &scan.mapping,
-        date_order: scan.date_order,
-        default_country,
-        default_currency,
-        phones: HashMap::new(),
-        countries: HashMap::new(),
-    };
-    let mut customers = Customers::load(store.customer_identities(org).await?);
+    let customers = Customers::load(store.customer_identities(org).await?);
     let existing_orders: HashMap<String, OrderIdentity> = store
         .order_identities(org)
         .await?
@@ -893,18 +928,102 @@ async fn run(
         .map(|o| (o.external_id.clone(), o))
         .collect();
 
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(WRITE_QUEUE);
+    let path = path.to_owned();
+    let total = scan.rows;
+    let parser = tokio::task::spawn_blocking(move || {
+        let runner = Runner {
+            mapping: &scan.mapping,
+            date_order: scan.date_order,
+            default_country,
+            default_currency,
+            phones: HashMap::new(),
+            countries: HashMap::new(),
+        };
+        parse_file(&path, &scan, runner, customers, &existing_orders, &sender)
+    });
+    let mut write_error = None;
+    while let Some(write) = receiver.recv().await {
+        if let Write::Batch { rows, .. } = &write {
+            progress(*rows, total);
+        }
+        if let Some(tx) = tx.as_deref_mut()
+            && let Err(e) = apply(tx, org, write).await
+        {
+            write_error = Some(e);
+            break;
+        }
+    }
+    // Closing the queue makes a parser still sending stop.
+    drop(receiver);
+    let parsed = match parser.await {
+        Ok(parsed) => parsed,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => {
+            return Err(IngestError::Mapping {
+                message: format!("the import was cancelled: {e}"),
+            });
+        }
+    };
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let mut report = parsed?;
+    progress(total, total);
+    report.rows_rejected.sort_by_key(|r| r.row);
+    Ok(report)
+}
+
+/// Writes one unit of work to the transaction.
+async fn apply(tx: &mut StoreTx, org: Uuid, write: Write) -> Result<(), IngestError> {
+    match write {
+        Write::Batch {
+            customers,
+            inserts,
+            updates,
+            ..
+        } => {
+            if !customers.is_empty() {
+                tx.insert_customers(org, &customers).await?;
+            }
+            if !inserts.is_empty() {
+                tx.insert_orders(org, &inserts).await?;
+            }
+            if !updates.is_empty() {
+                tx.update_orders(org, &updates).await?;
+            }
+        }
+        Write::CustomerUpdates(updates) => {
+            for chunk in updates.chunks(FLUSH_ORDERS) {
+                tx.update_customers(org, chunk).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads, parses and resolves every row of `path`, sending the writes to
+/// `out` in order. Returns early (with the report so far) when the writer
+/// has gone away, which only happens after a write error that the caller
+/// reports instead.
+fn parse_file(
+    path: &Path,
+    scan: &Scan,
+    mut runner: Runner<'_>,
+    mut customers: Customers,
+    existing_orders: &HashMap<String, OrderIdentity>,
+    out: &tokio::sync::mpsc::Sender<Write>,
+) -> Result<ImportReport, IngestError> {
     let mut report = ImportReport::default();
     let mut open: HashMap<String, PendingOrder> = HashMap::new();
     let mut finished: Vec<PendingOrder> = Vec::new();
     let mut synthetic_seen: HashMap<String, u32> = HashMap::new();
     let mut reader = open_path(path)?;
     let mut done = 0u64;
+    let send = |write: Write| out.blocking_send(write).is_ok();
     while let Some(rec) = reader.next_record() {
         let rec = rec?;
         done += 1;
-        if done.is_multiple_of(10_000) {
-            progress(done, scan.rows);
-        }
         if rec.values.iter().all(|v| v.trim().is_empty()) {
             continue;
         }
@@ -1005,30 +1124,31 @@ async fn run(
             finished.push(order);
         }
         if finished.len() >= FLUSH_ORDERS {
-            flush(
-                org,
-                &mut tx,
+            let batch = flush(
                 &mut customers,
                 &mut finished,
-                &existing_orders,
+                existing_orders,
                 scan,
                 &mut report,
-            )
-            .await?;
+                done,
+            );
+            if !send(batch) {
+                return Ok(report);
+            }
         }
     }
     finished.extend(open.into_values());
-    flush(
-        org,
-        &mut tx,
+    let batch = flush(
         &mut customers,
         &mut finished,
-        &existing_orders,
+        existing_orders,
         scan,
         &mut report,
-    )
-    .await?;
-    progress(done, scan.rows);
+        done,
+    );
+    if !send(batch) {
+        return Ok(report);
+    }
 
     // Customers that existed and changed, and new ones changed after insertion.
     let mut updates = Vec::new();
@@ -1047,12 +1167,9 @@ async fn run(
             updates.push(customer_update(slot));
         }
     }
-    if let Some(tx) = tx {
-        for chunk in updates.chunks(FLUSH_ORDERS) {
-            tx.update_customers(org, chunk).await?;
-        }
+    if !updates.is_empty() {
+        send(Write::CustomerUpdates(updates));
     }
-    report.rows_rejected.sort_by_key(|r| r.row);
     Ok(report)
 }
 
@@ -1073,16 +1190,16 @@ fn customer_update(slot: &CustomerSlot) -> CustomerUpdate {
     }
 }
 
-/// Writes new customers, then the finished orders (new or changed).
-async fn flush(
-    org: Uuid,
-    tx: &mut Option<&mut StoreTx>,
+/// The writes for the customers not written yet and the finished orders
+/// (new or changed), counted in `report`; `rows` is how many rows were read.
+fn flush(
     customers: &mut Customers,
     finished: &mut Vec<PendingOrder>,
     existing: &HashMap<String, OrderIdentity>,
     scan: &Scan,
     report: &mut ImportReport,
-) -> Result<(), IngestError> {
+    rows: u64,
+) -> Write {
     let now = Utc::now();
     let mut new_customers = Vec::new();
     for slot in customers.slots.iter_mut().filter(|s| !s.written) {
@@ -1160,18 +1277,12 @@ async fn flush(
     }
     report.orders_created += inserts.len() as u64;
     report.orders_updated += updates.len() as u64;
-    if let Some(tx) = tx.as_deref_mut() {
-        if !new_customers.is_empty() {
-            tx.insert_customers(org, &new_customers).await?;
-        }
-        if !inserts.is_empty() {
-            tx.insert_orders(org, &inserts).await?;
-        }
-        if !updates.is_empty() {
-            tx.update_orders(org, &updates).await?;
-        }
+    Write::Batch {
+        customers: new_customers,
+        inserts,
+        updates,
+        rows,
     }
-    Ok(())
 }
 
 #[cfg(test)]
