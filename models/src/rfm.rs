@@ -14,6 +14,8 @@
 //! `order_count` for F, smaller `monetary_total` for M. Equal values always get
 //! equal scores, a tie group is placed at its middle rank, and the result does
 //! not depend on the order of customers (deterministic, permutation invariant).
+//! With distinct values the boundaries fall at ranks `n/5, 2n/5, 3n/5, 4n/5`;
+//! if every customer has the same value, all get 3.
 //!
 //! # Personas
 //! `FM = ceil((F + M) / 2)` (1..=5), then this table on R and FM:
@@ -274,11 +276,29 @@ pub fn persona_of(r: u8, fm: u8) -> Persona {
         // R = 2
         [Hibernating, Hibernating, AtRisk, AtRisk, CantLoseThem],
         // R = 3
-        [AboutToSleep, AboutToSleep, NeedAttention, LoyalCustomers, LoyalCustomers],
+        [
+            AboutToSleep,
+            AboutToSleep,
+            NeedAttention,
+            LoyalCustomers,
+            LoyalCustomers,
+        ],
         // R = 4
-        [Promising, PotentialLoyalists, PotentialLoyalists, LoyalCustomers, Champions],
+        [
+            Promising,
+            PotentialLoyalists,
+            PotentialLoyalists,
+            LoyalCustomers,
+            Champions,
+        ],
         // R = 5
-        [NewCustomers, PotentialLoyalists, PotentialLoyalists, Champions, Champions],
+        [
+            NewCustomers,
+            PotentialLoyalists,
+            PotentialLoyalists,
+            Champions,
+            Champions,
+        ],
     ];
     let r = r.clamp(1, 5) as usize - 1;
     let fm = fm.clamp(1, 5) as usize - 1;
@@ -385,4 +405,234 @@ pub fn from_features(features: &FeatureMatrix) -> Vec<Option<RfmScore>> {
     let m = features.column(Feature::MonetaryTotal);
     // Feature values are finite and the columns have equal length by construction.
     score(&r, &f, &m).unwrap_or_else(|_| vec![None; features.n_customers])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Persona::*;
+    use super::*;
+
+    fn scores(r: &[f64], f: &[f64], m: &[f64]) -> Vec<Option<RfmScore>> {
+        score(r, f, m).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_table_cell() {
+        let want = [
+            // fm = 1..5 for r = 1..5
+            [Lost, Lost, AtRisk, AtRisk, CantLoseThem],
+            [Hibernating, Hibernating, AtRisk, AtRisk, CantLoseThem],
+            [
+                AboutToSleep,
+                AboutToSleep,
+                NeedAttention,
+                LoyalCustomers,
+                LoyalCustomers,
+            ],
+            [
+                Promising,
+                PotentialLoyalists,
+                PotentialLoyalists,
+                LoyalCustomers,
+                Champions,
+            ],
+            [
+                NewCustomers,
+                PotentialLoyalists,
+                PotentialLoyalists,
+                Champions,
+                Champions,
+            ],
+        ];
+        for r in 1..=5u8 {
+            for fm in 1..=5u8 {
+                assert_eq!(
+                    persona_of(r, fm),
+                    want[r as usize - 1][fm as usize - 1],
+                    "r={r} fm={fm}"
+                );
+            }
+        }
+        // Every persona is reachable.
+        for p in Persona::ALL {
+            assert!(want.iter().flatten().any(|q| *q == p), "{p} unreachable");
+        }
+        // Out-of-range inputs clamp.
+        assert_eq!(persona_of(0, 9), CantLoseThem);
+        assert_eq!(persona_of(7, 0), NewCustomers);
+    }
+
+    #[test]
+    fn fm_is_the_ceiling_of_the_mean() {
+        for f in 1..=5u8 {
+            for m in 1..=5u8 {
+                let s = RfmScore { r: 3, f, m };
+                let want = (f64::from(f + m) / 2.0).ceil() as u8;
+                assert_eq!(s.fm(), want);
+                assert_eq!(s.persona(), persona_of(3, want));
+            }
+        }
+        assert_eq!(RfmScore { r: 5, f: 4, m: 3 }.persona(), Champions);
+        assert_eq!(RfmScore { r: 5, f: 3, m: 3 }.persona(), PotentialLoyalists);
+    }
+
+    #[test]
+    fn quintile_boundaries_with_distinct_values() {
+        // 100 customers with distinct values: the k-th worst (0-based) gets
+        // 1 + floor(5k / 100): boundaries at 20, 40, 60, 80.
+        let n = 100;
+        let v: Vec<f64> = (0..n).map(|k| k as f64 * 1.5 + 1.0).collect();
+        let recency: Vec<f64> = v.iter().rev().copied().collect();
+        let s = scores(&recency, &v, &v);
+        for (k, sk) in s.iter().enumerate() {
+            let want = 1 + (5 * k / n) as u8;
+            let got = sk.map(|x| (x.r, x.f, x.m));
+            assert_eq!(got, Some((want, want, want)), "k={k}");
+        }
+        assert_eq!(s[19].map(|x| x.f), Some(1));
+        assert_eq!(s[20].map(|x| x.f), Some(2));
+        assert_eq!(s[79].map(|x| x.f), Some(4));
+        assert_eq!(s[80].map(|x| x.f), Some(5));
+        // Five customers: one per quintile; more recent = higher R.
+        let s = scores(
+            &[50.0, 1.0, 20.0, 7.0, 100.0],
+            &[1.0; 5],
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
+        );
+        let r: Vec<u8> = s.iter().flatten().map(|x| x.r).collect();
+        let m: Vec<u8> = s.iter().flatten().map(|x| x.m).collect();
+        assert_eq!(r, vec![2, 5, 3, 4, 1]);
+        assert_eq!(m, vec![1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn ties_share_the_mid_rank_score() {
+        // Ten customers, frequencies 1 x6, 2 x2, 5, 9: the six ones sit at mid
+        // rank 2.5 -> 1 + floor(12.5 / 10) = 2; the twos at mid 6.5 -> 4;
+        // 5 at rank 8 -> 5; 9 at rank 9 -> 5.
+        let f = [1.0, 1.0, 2.0, 1.0, 9.0, 1.0, 2.0, 1.0, 5.0, 1.0];
+        let s = scores(&[1.0; 10], &f, &f);
+        let got: Vec<u8> = s.iter().flatten().map(|x| x.f).collect();
+        assert_eq!(got, vec![2, 2, 4, 2, 5, 2, 4, 2, 5, 2]);
+        // Everyone tied: the middle quintile.
+        let s = scores(&[3.0; 7], &[2.0; 7], &[10.0; 7]);
+        assert!(s.iter().flatten().all(|x| (x.r, x.f, x.m) == (3, 3, 3)));
+    }
+
+    #[test]
+    fn non_purchasers_are_not_scored_and_not_ranked() {
+        let s = scores(&[5.0, 0.0, 10.0], &[1.0, 0.0, 2.0], &[10.0, 0.0, 20.0]);
+        assert_eq!(s[1], None);
+        // The two purchasers are ranked among themselves only.
+        assert_eq!(s[0], Some(RfmScore { r: 3, f: 1, m: 1 }));
+        assert_eq!(s[2], Some(RfmScore { r: 1, f: 3, m: 3 }));
+        assert_eq!(scores(&[], &[], &[]), vec![]);
+    }
+
+    #[test]
+    fn permutation_invariant() {
+        let r = [3.0, 9.0, 1.0, 9.0, 4.0, 30.0, 2.0];
+        let f = [1.0, 4.0, 2.0, 2.0, 1.0, 7.0, 3.0];
+        let m = [5.0, 40.0, 12.0, 12.0, 5.0, 99.0, 31.0];
+        let base = scores(&r, &f, &m);
+        let perm = [6, 2, 0, 5, 1, 4, 3];
+        let pr: Vec<f64> = perm.iter().map(|&i| r[i]).collect();
+        let pf: Vec<f64> = perm.iter().map(|&i| f[i]).collect();
+        let pm: Vec<f64> = perm.iter().map(|&i| m[i]).collect();
+        let permuted = scores(&pr, &pf, &pm);
+        for (k, &i) in perm.iter().enumerate() {
+            assert_eq!(permuted[k], base[i]);
+        }
+    }
+
+    #[test]
+    fn bad_input() {
+        assert_eq!(
+            score(&[1.0], &[1.0, 2.0], &[1.0]),
+            Err(RfmError::LengthMismatch {
+                recency: 1,
+                frequency: 2,
+                monetary: 1
+            })
+        );
+        assert!(matches!(
+            score(&[1.0, 2.0], &[1.0, 2.0], &[1.0, f64::INFINITY]),
+            Err(RfmError::NotFinite {
+                customer: 1,
+                field: "monetary",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn worse_moves() {
+        assert!(is_worse(Champions, AtRisk));
+        assert!(is_worse(LoyalCustomers, AboutToSleep));
+        assert!(is_worse(AtRisk, Lost));
+        assert!(!is_worse(AtRisk, Champions));
+        assert!(!is_worse(AboutToSleep, LoyalCustomers));
+        assert!(!is_worse(Lost, AtRisk));
+        let mut ranks: Vec<u8> = Persona::ALL.iter().map(|p| p.health_rank()).collect();
+        // ALL is healthiest first, ranks 11..1, all distinct.
+        assert_eq!(ranks, (1..=11u8).rev().collect::<Vec<_>>());
+        ranks.dedup();
+        assert_eq!(ranks.len(), 11);
+        for a in Persona::ALL {
+            assert!(!is_worse(a, a));
+            for b in Persona::ALL {
+                assert!(!(is_worse(a, b) && is_worse(b, a)));
+                if a != b {
+                    assert!(is_worse(a, b) ^ is_worse(b, a));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn profile_rounding_boundaries() -> Result<(), RfmError> {
+        assert_eq!(persona_of_profile(4.5, 4.0, 4.0)?, Champions);
+        assert_eq!(persona_of_profile(4.49, 4.0, 4.0)?, LoyalCustomers);
+        // FM = round((F + M) / 2): 3.5 -> 4, 3.49 -> 3.
+        assert_eq!(persona_of_profile(3.0, 3.0, 4.0)?, LoyalCustomers);
+        assert_eq!(persona_of_profile(3.0, 3.0, 3.98)?, NeedAttention);
+        assert_eq!(persona_of_profile(1.0, 1.0, 1.0)?, Lost);
+        assert_eq!(persona_of_profile(5.0, 5.0, 5.0)?, Champions);
+        assert_eq!(persona_of_profile(1.49, 5.0, 4.0)?, CantLoseThem);
+        assert_eq!(persona_of_profile(1.5, 5.0, 4.0)?, CantLoseThem);
+        assert_eq!(persona_of_profile(2.5, 2.0, 2.0)?, AboutToSleep);
+        assert!(matches!(
+            persona_of_profile(0.9, 2.0, 2.0),
+            Err(RfmError::ProfileOutOfRange { field: "r", .. })
+        ));
+        assert!(matches!(
+            persona_of_profile(2.0, 2.0, f64::NAN),
+            Err(RfmError::ProfileOutOfRange { field: "m", .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn serde_names_are_snake_case() -> Result<(), serde_json::Error> {
+        for p in Persona::ALL {
+            assert_eq!(serde_json::to_string(&p)?, format!("\"{}\"", p.key()));
+            assert_eq!(
+                serde_json::from_str::<Persona>(&format!("\"{}\"", p.key()))?,
+                p
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn names_and_texts() {
+        for p in Persona::ALL {
+            assert!(!p.display_name().is_empty());
+            assert!(p.description().ends_with('.'));
+            assert!(p.recommended_action().ends_with('.'));
+            assert_eq!(p.to_string(), p.display_name());
+        }
+        assert_eq!(CantLoseThem.display_name(), "Can't Lose Them");
+        assert_eq!(CantLoseThem.key(), "cant_lose_them");
+    }
 }

@@ -160,7 +160,9 @@ pub struct OrgData {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FeatureError {
     /// An order or event refers to a customer index `>= customers`.
-    #[error("{table} row {row}: customer {customer} is out of range (organization has {customers})")]
+    #[error(
+        "{table} row {row}: customer {customer} is out of range (organization has {customers})"
+    )]
     CustomerOutOfRange {
         /// `"orders"` or `"events"`.
         table: &'static str,
@@ -523,7 +525,11 @@ fn validate(org: &OrgData) -> Result<(), FeatureError> {
             }
         }
         if !ts_ok(o.at) {
-            return Err(FeatureError::BadTimestamp { table, row, at: o.at });
+            return Err(FeatureError::BadTimestamp {
+                table,
+                row,
+                at: o.at,
+            });
         }
     }
     for (row, it) in org.items.iter().enumerate() {
@@ -557,7 +563,11 @@ fn validate(org: &OrgData) -> Result<(), FeatureError> {
             });
         }
         if !ts_ok(e.at) {
-            return Err(FeatureError::BadTimestamp { table, row, at: e.at });
+            return Err(FeatureError::BadTimestamp {
+                table,
+                row,
+                at: e.at,
+            });
         }
     }
     for (row, c) in org.created_at.iter().enumerate() {
@@ -577,7 +587,11 @@ fn validate(org: &OrgData) -> Result<(), FeatureError> {
 /// Groups `len` rows by `key(row)` (in `0..groups`) with a stable counting
 /// sort: returns `(offsets, rows)` where group `g`'s rows are
 /// `rows[offsets[g]..offsets[g + 1]]`, in input order.
-fn group_by(len: usize, groups: usize, key: impl Fn(usize) -> Option<usize>) -> (Vec<u32>, Vec<u32>) {
+fn group_by(
+    len: usize,
+    groups: usize,
+    key: impl Fn(usize) -> Option<usize>,
+) -> (Vec<u32>, Vec<u32>) {
     let mut offsets = vec![0u32; groups + 1];
     for i in 0..len {
         if let Some(g) = key(i) {
@@ -857,10 +871,7 @@ impl Grouped<'_> {
         set(F::IptLastDays, s.gaps.last().copied().unwrap_or(0.0));
 
         set(F::PurchaseVelocity, 30.0 * np / age_first.max(30.0));
-        set(
-            F::PurchaseAcceleration,
-            (n90 as f64 - nprev90 as f64) / 3.0,
-        );
+        set(F::PurchaseAcceleration, (n90 as f64 - nprev90 as f64) / 3.0);
         set(F::OrdersLast30d, n30 as f64);
         set(F::OrdersLast90d, n90 as f64);
         set(F::RevenueLast30d, r30);
@@ -912,7 +923,10 @@ impl Grouped<'_> {
         }
 
         set(F::DistinctProducts, merge_counts(&mut s.products) as f64);
-        set(F::DistinctCategories, merge_counts(&mut s.categories) as f64);
+        set(
+            F::DistinctCategories,
+            merge_counts(&mut s.categories) as f64,
+        );
         set(
             F::ProductEntropy,
             entropy_bits(s.products.iter().map(|p| p.1)),
@@ -928,13 +942,21 @@ impl Grouped<'_> {
         set(F::QuantityStd, q_std);
         set(
             F::UnitPriceMean,
-            if qty_sum > 0.0 { (total / qty_sum).max(0.0) } else { 0.0 },
+            if qty_sum > 0.0 {
+                (total / qty_sum).max(0.0)
+            } else {
+                0.0
+            },
         );
         set(F::DiscountOrderShare, share(disc_n));
         let gross = total + disc_sum;
         set(
             F::DiscountRate,
-            if gross > 0.0 { (disc_sum / gross).clamp(0.0, 1.0) } else { 0.0 },
+            if gross > 0.0 {
+                (disc_sum / gross).clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
         );
         let lift = if qd_n > 0 && qf_n > 0 && qf_sum > 0.0 {
             ((qd_sum / qd_n as f64) / (qf_sum / qf_n as f64)).max(0.0)
@@ -972,11 +994,11 @@ impl Grouped<'_> {
         set(F::EventCount, n_events as f64);
         set(F::EventsLast30d, ev30 as f64);
         set(F::MessagesSent, k(EventKind::Sent));
+        set(F::DaysSinceLastEvent, last_ev.map_or(tenure, days_to));
         set(
-            F::DaysSinceLastEvent,
-            last_ev.map_or(tenure, |l| days_to(l)),
+            F::OpenRate,
+            bounded_rate(k(EventKind::Open), k(EventKind::Sent)),
         );
-        set(F::OpenRate, bounded_rate(k(EventKind::Open), k(EventKind::Sent)));
         set(
             F::ClickRate,
             bounded_rate(k(EventKind::Click), k(EventKind::Sent)),
@@ -1159,7 +1181,352 @@ fn finish(values: &mut [f64], last_purchase: &[Option<i64>], as_of: i64) {
                     w[4] * e
                 }
             };
-            row[F::HealthScore as usize] =
-                (100.0 * score * (1.0 - 0.5 * refund)).clamp(0.0, 100.0);
+            row[F::HealthScore as usize] = (100.0 * score * (1.0 - 0.5 * refund)).clamp(0.0, 100.0);
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2024-01-01T00:00:00Z (a Monday).
+    const JAN1: i64 = 1_704_067_200;
+    const H: i64 = 3_600;
+    const D: i64 = 86_400;
+    const AS_OF: i64 = JAN1 + 30 * D;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * (1.0 + b.abs())
+    }
+
+    #[track_caller]
+    fn check(m: &FeatureMatrix, c: usize, name: &str, want: f64) {
+        let got = m.get(c, name).unwrap_or(f64::NAN);
+        assert!(
+            close(got, want),
+            "customer {c} {name}: got {got}, want {want}"
+        );
+    }
+
+    fn order(customer: u32, at: i64, amount: f64, quantity: f64) -> OrderRow {
+        OrderRow {
+            customer,
+            at,
+            amount,
+            quantity,
+            discount: 0.0,
+            status: OrderStatus::Completed,
+            channel: None,
+        }
+    }
+
+    fn item(order: u32, product: u32, category: u32, quantity: f64) -> ItemRow {
+        ItemRow {
+            order,
+            product,
+            category: Some(category),
+            quantity,
+            amount: 0.0,
+        }
+    }
+
+    fn event(customer: u32, at: i64, kind: EventKind) -> EventRow {
+        EventRow {
+            customer,
+            at,
+            kind,
+            channel: None,
+        }
+    }
+
+    /// Customer 0: three purchases (one pending), a negative refund, a
+    /// cancelled order, a purchase after as_of, and events; customer 1:
+    /// nothing; customer 2: one purchase the day before as_of.
+    fn small_org() -> OrgData {
+        let orders = vec![
+            OrderRow {
+                channel: Some(1),
+                ..order(0, JAN1 + 10 * H, 100.0, 2.0)
+            },
+            OrderRow {
+                discount: 10.0,
+                channel: Some(2),
+                ..order(0, JAN1 + 10 * D + 20 * H, 50.0, 1.0)
+            },
+            OrderRow {
+                status: OrderStatus::Pending,
+                ..order(0, JAN1 + 20 * D + 3 * H, 30.0, 3.0)
+            },
+            order(0, JAN1 + 21 * D + 12 * H, -20.0, 1.0),
+            OrderRow {
+                status: OrderStatus::Cancelled,
+                ..order(0, JAN1 + 20 * D + 15 * H, 20.0, 1.0)
+            },
+            order(0, JAN1 + 35 * D, 1000.0, 9.0),
+            order(2, AS_OF - D, 10.0, 1.0),
+        ];
+        let items = vec![
+            item(0, 1, 10, 1.0),
+            item(0, 2, 10, 1.0),
+            item(1, 3, 20, 1.0),
+            item(2, 1, 10, 3.0),
+            item(5, 99, 99, 9.0),
+        ];
+        let mid = JAN1 + 14 * D + 12 * H;
+        let mut events = Vec::new();
+        for (kind, k) in [
+            (EventKind::Sent, 4),
+            (EventKind::Open, 2),
+            (EventKind::CartAdd, 2),
+            (EventKind::CartAbandon, 1),
+            (EventKind::Conversion, 1),
+        ] {
+            events.extend(std::iter::repeat_n(event(0, mid, kind), k));
+        }
+        events.push(EventRow {
+            channel: Some(3),
+            ..event(0, mid, EventKind::Click)
+        });
+        events.push(event(0, AS_OF - 12 * H, EventKind::Visit));
+        events.push(event(0, AS_OF + 1, EventKind::Open));
+        let mut created_at = vec![None; 3];
+        created_at[0] = Some(JAN1 - 31 * D);
+        OrgData {
+            customers: 3,
+            created_at,
+            orders,
+            items,
+            events,
+        }
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        const { assert!(N_FEATURES >= 45) };
+        assert_eq!(Feature::HealthScore as usize, N_FEATURES - 1);
+        for (j, f) in FEATURES.iter().enumerate() {
+            assert_eq!(index_of(f.name), Some(j), "{} is not unique", f.name);
+            assert!(
+                f.name
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+                    && f.name.starts_with(|ch: char| ch.is_ascii_lowercase()),
+                "{} is not snake_case",
+                f.name
+            );
+            assert!(f.min < f.max && !f.description.is_empty());
+        }
+        assert_eq!(FEATURES[Feature::Frequency as usize].name, "frequency");
+        assert_eq!(FEATURES[Feature::OpenRate as usize].name, "open_rate");
+        assert_eq!(index_of("no_such_feature"), None);
+    }
+
+    #[test]
+    fn hand_computed_customer() -> Result<(), FeatureError> {
+        let m = compute(&small_org(), AS_OF)?;
+        let c = 0;
+        check(&m, c, "order_count", 3.0);
+        check(&m, c, "active_days", 3.0);
+        check(&m, c, "frequency", 2.0);
+        check(&m, c, "monetary_total", 180.0);
+        check(&m, c, "monetary_mean", 60.0);
+        check(&m, c, "monetary_max", 100.0);
+        check(&m, c, "monetary_min", 30.0);
+        check(&m, c, "monetary_std", (2600.0f64 / 3.0).sqrt());
+        check(&m, c, "net_revenue", 140.0);
+        check(&m, c, "tenure_days", 61.0);
+        check(&m, c, "recency_days", 9.0 + 21.0 / 24.0);
+        check(&m, c, "first_purchase_age_days", 29.0 + 14.0 / 24.0);
+        check(&m, c, "purchase_span_days", 19.0 + 17.0 / 24.0);
+        check(&m, c, "ipt_mean_days", 10.0);
+        check(&m, c, "ipt_std_days", 0.0);
+        check(&m, c, "ipt_cv", 0.0);
+        check(&m, c, "ipt_last_days", 10.0);
+        check(&m, c, "overdue_ratio", 0.9875);
+        check(&m, c, "expected_next_purchase_days", 0.125);
+        check(&m, c, "purchase_velocity", 3.0);
+        check(&m, c, "purchase_acceleration", 1.0);
+        check(&m, c, "orders_last_30d", 3.0);
+        check(&m, c, "revenue_last_30d", 180.0);
+        check(&m, c, "orders_last_90d", 3.0);
+        check(&m, c, "trend_30d", 1.0);
+        check(&m, c, "trend_90d", 1.0);
+        for (name, want) in [
+            ("weekday_share_mon", 1.0 / 3.0),
+            ("weekday_share_tue", 0.0),
+            ("weekday_share_thu", 1.0 / 3.0),
+            ("weekday_share_sun", 1.0 / 3.0),
+            ("weekday_entropy_bits", 3f64.log2()),
+            ("hour_share_night", 1.0 / 3.0),
+            ("hour_share_morning", 1.0 / 3.0),
+            ("hour_share_afternoon", 0.0),
+            ("hour_share_evening", 1.0 / 3.0),
+            ("quarter_share_q1", 1.0),
+            ("quarter_share_q4", 0.0),
+        ] {
+            check(&m, c, name, want);
+        }
+        let h = |ps: &[f64]| -ps.iter().map(|p| p * p.log2()).sum::<f64>();
+        check(&m, c, "distinct_products", 3.0);
+        check(
+            &m,
+            c,
+            "product_entropy_bits",
+            h(&[4.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0]),
+        );
+        check(&m, c, "distinct_categories", 2.0);
+        check(&m, c, "category_entropy_bits", h(&[5.0 / 6.0, 1.0 / 6.0]));
+        check(&m, c, "lines_per_order", 4.0 / 3.0);
+        check(&m, c, "quantity_mean", 2.0);
+        check(&m, c, "quantity_std", (2.0f64 / 3.0).sqrt());
+        check(&m, c, "unit_price_mean", 30.0);
+        check(&m, c, "discount_order_share", 1.0 / 3.0);
+        check(&m, c, "discount_rate", 10.0 / 190.0);
+        check(&m, c, "discount_quantity_lift", 0.4);
+        check(&m, c, "refund_count", 2.0);
+        check(&m, c, "refund_rate", 0.4);
+        check(&m, c, "refund_value_rate", 40.0 / 220.0);
+        check(&m, c, "order_channel_count", 2.0);
+        check(&m, c, "channel_count", 3.0);
+        check(&m, c, "channel_entropy_bits", 1.0);
+        check(&m, c, "event_count", 12.0);
+        check(&m, c, "events_last_30d", 12.0);
+        check(&m, c, "messages_sent", 4.0);
+        check(&m, c, "days_since_last_event", 0.5);
+        check(&m, c, "open_rate", 0.5);
+        check(&m, c, "click_rate", 0.25);
+        check(&m, c, "click_to_open_rate", 0.5);
+        check(&m, c, "conversion_rate", 0.5);
+        check(&m, c, "cart_abandonment_rate", 0.5);
+        // Ranks among the two purchasers: customer 0 is top on F and M.
+        let score = 100.0
+            * (0.35 * (-0.9875f64).exp2() + 0.20 + 0.20 + 0.15 * 0.5 + 0.10 * 0.375)
+            * (1.0 - 0.5 * 0.4);
+        check(&m, c, "health_score", score);
+        Ok(())
+    }
+
+    #[test]
+    fn single_purchase_and_empty_customers_use_documented_defaults() -> Result<(), FeatureError> {
+        let m = compute(&small_org(), AS_OF)?;
+        // Customer 2: one purchase a day ago; the reference gap is the
+        // organization median (customer 0's 10 days).
+        check(&m, 2, "recency_days", 1.0);
+        check(&m, 2, "frequency", 0.0);
+        check(&m, 2, "monetary_std", 0.0);
+        check(&m, 2, "ipt_mean_days", 0.0);
+        check(&m, 2, "overdue_ratio", 0.1);
+        check(&m, 2, "expected_next_purchase_days", 9.0);
+        check(&m, 2, "discount_quantity_lift", 1.0);
+        let score = 100.0 * (0.35 * (-0.1f64).exp2() + 0.10 + 0.10 + 0.075 + 0.05);
+        check(&m, 2, "health_score", score);
+        // Customer 1: nothing at all.
+        let row = m.row(1).unwrap_or(&[]);
+        assert_eq!(row.len(), N_FEATURES);
+        for (f, v) in FEATURES.iter().zip(row) {
+            let want = match f.name {
+                "discount_quantity_lift" => 1.0,
+                "health_score" => 5.0,
+                _ => 0.0,
+            };
+            assert!(close(*v, want), "{}: {v}", f.name);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn later_rows_are_ignored() -> Result<(), FeatureError> {
+        let org = small_org();
+        let mut trimmed = org.clone();
+        trimmed.orders.truncate(5);
+        trimmed.orders.push(org.orders[6]);
+        trimmed.items.truncate(4);
+        trimmed.events.retain(|e| e.at <= AS_OF);
+        assert_eq!(compute(&org, AS_OF)?, compute(&trimmed, AS_OF)?);
+        // And as_of earlier than everything: customer 0 has only its created_at.
+        let m = compute(&org, JAN1)?;
+        check(&m, 0, "order_count", 0.0);
+        check(&m, 0, "tenure_days", 31.0);
+        check(&m, 0, "recency_days", 31.0);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_input_names_the_row() {
+        let mut org = small_org();
+        org.orders[3].customer = 7;
+        assert_eq!(
+            compute(&org, AS_OF),
+            Err(FeatureError::CustomerOutOfRange {
+                table: "orders",
+                row: 3,
+                customer: 7,
+                customers: 3
+            })
+        );
+        let mut org = small_org();
+        org.orders[1].discount = f64::NAN;
+        assert!(matches!(
+            compute(&org, AS_OF),
+            Err(FeatureError::NotFinite {
+                table: "orders",
+                row: 1,
+                field: "discount",
+                ..
+            })
+        ));
+        let mut org = small_org();
+        org.items[2].order = 70;
+        assert!(matches!(
+            compute(&org, AS_OF),
+            Err(FeatureError::OrderOutOfRange {
+                row: 2,
+                order: 70,
+                ..
+            })
+        ));
+        let mut org = small_org();
+        org.events[0].customer = 3;
+        assert!(matches!(
+            compute(&org, AS_OF),
+            Err(FeatureError::CustomerOutOfRange {
+                table: "events",
+                row: 0,
+                ..
+            })
+        ));
+        let mut org = small_org();
+        org.events[1].at = i64::MAX;
+        assert!(matches!(
+            compute(&org, AS_OF),
+            Err(FeatureError::BadTimestamp {
+                table: "events",
+                row: 1,
+                ..
+            })
+        ));
+        let mut org = small_org();
+        org.created_at.pop();
+        assert_eq!(
+            compute(&org, AS_OF),
+            Err(FeatureError::CreatedAtLength {
+                len: 2,
+                customers: 3
+            })
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(bounded_rate(0.0, 0.0), 0.0);
+        assert_eq!(bounded_rate(3.0, 0.0), 1.0);
+        assert_eq!(bounded_rate(1.0, 4.0), 0.25);
+        assert!(close(entropy_bits([1.0, 1.0, 1.0, 1.0].into_iter()), 2.0));
+        assert_eq!(entropy_bits([0.0, -1.0].into_iter()), 0.0);
+        assert_eq!(mean_std([5.0].into_iter()), (5.0, 0.0));
+        assert_eq!(
+            mid_rank_percentiles(&[3.0, 1.0, 3.0, 2.0]),
+            vec![0.875, 0.25, 0.875, 0.5]
+        );
+    }
 }

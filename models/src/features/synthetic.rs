@@ -68,9 +68,7 @@ pub fn synthetic(n_customers: usize, n_orders: usize, seed: u64) -> OrgData {
     }
     let pick = |rng: &mut ChaCha8Rng| -> usize {
         let x = rng.random::<f64>() * acc;
-        cumulative
-            .partition_point(|&c| c <= x)
-            .min(n_customers - 1)
+        cumulative.partition_point(|&c| c <= x).min(n_customers - 1)
     };
 
     let mut orders = Vec::with_capacity(n_orders);
