@@ -56,10 +56,11 @@ use serde::{Deserialize, Serialize};
 pub const SECONDS_PER_DAY: f64 = 86_400.0;
 
 /// Status of an order as far as the features are concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
-    /// Paid and fulfilled (or in fulfilment): a purchase.
+    /// Paid and fulfilled (or in fulfilment): a purchase (the default).
+    #[default]
     Completed,
     /// Placed but not yet paid or shipped: counted as a purchase.
     Pending,
@@ -72,7 +73,7 @@ pub enum OrderStatus {
 }
 
 /// One order of the organization (columnar input row).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrderRow {
     /// Customer index, `0..OrgData::customers`.
     pub customer: u32,
@@ -106,7 +107,7 @@ pub struct ItemRow {
 }
 
 /// Kind of a customer event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A message (email, push, SMS) was sent to the customer.
@@ -123,12 +124,13 @@ pub enum EventKind {
     CartAbandon,
     /// A site or app visit.
     Visit,
-    /// Anything else (counted in the event totals only).
+    /// Anything else (counted in the event totals only; the default).
+    #[default]
     Other,
 }
 
 /// One customer event (columnar input row).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventRow {
     /// Customer index, `0..OrgData::customers`.
     pub customer: u32,
@@ -213,7 +215,7 @@ pub enum FeatureError {
         /// Number of customers.
         customers: usize,
     },
-    /// The organization has more customers or orders than fit in a `u32`.
+    /// A table has more rows (or the organization more customers) than fit in a `u32`.
     #[error("{table} has {len} rows; at most 4,294,967,295 are supported")]
     TooLarge {
         /// Table name.
@@ -487,11 +489,14 @@ fn validate(org: &OrgData) -> Result<(), FeatureError> {
             len: n,
         });
     }
-    if u32::try_from(org.orders.len()).is_err() {
-        return Err(FeatureError::TooLarge {
-            table: "orders",
-            len: org.orders.len(),
-        });
+    for (table, len) in [
+        ("orders", org.orders.len()),
+        ("items", org.items.len()),
+        ("events", org.events.len()),
+    ] {
+        if u32::try_from(len).is_err() {
+            return Err(FeatureError::TooLarge { table, len });
+        }
     }
     if !org.created_at.is_empty() && org.created_at.len() != n {
         return Err(FeatureError::CreatedAtLength {
@@ -500,10 +505,10 @@ fn validate(org: &OrgData) -> Result<(), FeatureError> {
         });
     }
     let ts_ok = |at: i64| chrono::DateTime::from_timestamp(at, 0).is_some();
-    for (row, o) in org.orders.iter().enumerate() {
+    let order_error = |(row, o): (usize, &OrderRow)| {
         let table = "orders";
         if o.customer as usize >= n {
-            return Err(FeatureError::CustomerOutOfRange {
+            return Some(FeatureError::CustomerOutOfRange {
                 table,
                 row,
                 customer: o.customer,
@@ -516,7 +521,7 @@ fn validate(org: &OrgData) -> Result<(), FeatureError> {
             ("discount", o.discount),
         ] {
             if !value.is_finite() {
-                return Err(FeatureError::NotFinite {
+                return Some(FeatureError::NotFinite {
                     table,
                     row,
                     field,
@@ -524,51 +529,65 @@ fn validate(org: &OrgData) -> Result<(), FeatureError> {
                 });
             }
         }
-        if !ts_ok(o.at) {
-            return Err(FeatureError::BadTimestamp {
-                table,
-                row,
-                at: o.at,
-            });
-        }
-    }
-    for (row, it) in org.items.iter().enumerate() {
-        let table = "items";
+        (!ts_ok(o.at)).then_some(FeatureError::BadTimestamp {
+            table,
+            row,
+            at: o.at,
+        })
+    };
+    let item_error = |(row, it): (usize, &ItemRow)| {
         if it.order as usize >= org.orders.len() {
-            return Err(FeatureError::OrderOutOfRange {
+            return Some(FeatureError::OrderOutOfRange {
                 row,
                 order: it.order,
                 orders: org.orders.len(),
             });
         }
-        for (field, value) in [("quantity", it.quantity), ("amount", it.amount)] {
-            if !value.is_finite() {
-                return Err(FeatureError::NotFinite {
-                    table,
-                    row,
-                    field,
-                    value,
-                });
-            }
-        }
-    }
-    for (row, e) in org.events.iter().enumerate() {
+        [("quantity", it.quantity), ("amount", it.amount)]
+            .into_iter()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(field, value)| FeatureError::NotFinite {
+                table: "items",
+                row,
+                field,
+                value,
+            })
+    };
+    let event_error = |(row, e): (usize, &EventRow)| {
         let table = "events";
         if e.customer as usize >= n {
-            return Err(FeatureError::CustomerOutOfRange {
+            return Some(FeatureError::CustomerOutOfRange {
                 table,
                 row,
                 customer: e.customer,
                 customers: n,
             });
         }
-        if !ts_ok(e.at) {
-            return Err(FeatureError::BadTimestamp {
-                table,
-                row,
-                at: e.at,
-            });
-        }
+        (!ts_ok(e.at)).then_some(FeatureError::BadTimestamp {
+            table,
+            row,
+            at: e.at,
+        })
+    };
+    // The first offending row of each table, in table order.
+    if let Some(e) = org
+        .orders
+        .par_iter()
+        .enumerate()
+        .find_map_first(order_error)
+    {
+        return Err(e);
+    }
+    if let Some(e) = org.items.par_iter().enumerate().find_map_first(item_error) {
+        return Err(e);
+    }
+    if let Some(e) = org
+        .events
+        .par_iter()
+        .enumerate()
+        .find_map_first(event_error)
+    {
+        return Err(e);
     }
     for (row, c) in org.created_at.iter().enumerate() {
         if let Some(at) = *c
@@ -584,14 +603,18 @@ fn validate(org: &OrgData) -> Result<(), FeatureError> {
     Ok(())
 }
 
-/// Groups `len` rows by `key(row)` (in `0..groups`) with a stable counting
-/// sort: returns `(offsets, rows)` where group `g`'s rows are
-/// `rows[offsets[g]..offsets[g + 1]]`, in input order.
-fn group_by(
+/// Copies `rec(row)` for every row with `key(row) = Some(g)` (`g < groups`)
+/// into one vector grouped by `g` with a stable counting sort: returns
+/// `(offsets, records)` where group `g`'s records are
+/// `records[offsets[g]..offsets[g + 1]]`, in input order. Reading the input
+/// sequentially and writing groups contiguously keeps the per-customer pass
+/// free of random memory access.
+fn scatter<R: Copy + Default>(
     len: usize,
     groups: usize,
     key: impl Fn(usize) -> Option<usize>,
-) -> (Vec<u32>, Vec<u32>) {
+    rec: impl Fn(usize) -> R,
+) -> (Vec<u32>, Vec<R>) {
     let mut offsets = vec![0u32; groups + 1];
     for i in 0..len {
         if let Some(g) = key(i) {
@@ -602,14 +625,22 @@ fn group_by(
         offsets[g + 1] += offsets[g];
     }
     let mut cursor = offsets.clone();
-    let mut rows = vec![0u32; offsets[groups] as usize];
+    let mut out = vec![R::default(); offsets[groups] as usize];
     for i in 0..len {
         if let Some(g) = key(i) {
-            rows[cursor[g] as usize] = i as u32;
+            out[cursor[g] as usize] = rec(i);
             cursor[g] += 1;
         }
     }
-    (offsets, rows)
+    (offsets, out)
+}
+
+/// The fields of an order line the features use, grouped by customer.
+#[derive(Debug, Clone, Copy, Default)]
+struct ItemRec {
+    product: u32,
+    category: Option<u32>,
+    quantity: f64,
 }
 
 fn is_refund(o: &OrderRow) -> bool {
@@ -657,7 +688,9 @@ fn mean_std(xs: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 /// Per-thread scratch buffers.
 #[derive(Default)]
 struct Scratch {
-    orders: Vec<u32>,
+    orders: Vec<(OrderRow, u32)>,
+    amounts: Vec<f64>,
+    quantities: Vec<f64>,
     days: Vec<i64>,
     gaps: Vec<f64>,
     products: Vec<(u32, f64)>,
@@ -683,15 +716,19 @@ fn merge_counts<K: Ord + Copy>(v: &mut Vec<(K, f64)>) -> usize {
     out
 }
 
+/// The organization's rows up to `as_of`, grouped by customer.
 struct Grouped<'a> {
     org: &'a OrgData,
     as_of: i64,
+    /// Orders at or before `as_of`, with their lines' count.
     order_off: Vec<u32>,
-    order_rows: Vec<u32>,
+    orders: Vec<(OrderRow, u32)>,
+    /// Lines of purchases at or before `as_of`.
     item_off: Vec<u32>,
-    item_rows: Vec<u32>,
+    items: Vec<ItemRec>,
+    /// Events at or before `as_of`.
     event_off: Vec<u32>,
-    event_rows: Vec<u32>,
+    events: Vec<EventRow>,
 }
 
 impl Grouped<'_> {
@@ -708,9 +745,9 @@ impl Grouped<'_> {
         // Orders of c, sorted by time (ties by input order).
         s.orders.clear();
         s.orders.extend_from_slice(
-            &self.order_rows[self.order_off[c] as usize..self.order_off[c + 1] as usize],
+            &self.orders[self.order_off[c] as usize..self.order_off[c + 1] as usize],
         );
-        s.orders.sort_by_key(|&i| org.orders[i as usize].at);
+        s.orders.sort_by_key(|o| o.0.at);
 
         let mut first_any: Option<i64> = org.created_at.get(c).copied().flatten();
         let mut first_seen = |at: i64| {
@@ -735,17 +772,16 @@ impl Grouped<'_> {
         let mut disc_n = 0usize;
         let mut disc_sum = 0.0;
         let (mut qd_sum, mut qd_n, mut qf_sum, mut qf_n) = (0.0, 0usize, 0.0, 0usize);
+        let mut quarter_of_day = (i64::MIN, 0usize);
+        s.amounts.clear();
+        s.quantities.clear();
         s.days.clear();
         s.products.clear();
         s.categories.clear();
         s.channels.clear();
         s.all_channels.clear();
 
-        for &oi in &s.orders {
-            let o = &org.orders[oi as usize];
-            if o.at > as_of {
-                break;
-            }
+        for (o, n_lines) in &s.orders {
             first_seen(o.at);
             if is_refund(o) {
                 refunds += 1;
@@ -753,6 +789,8 @@ impl Grouped<'_> {
                 continue;
             }
             n_purch += 1;
+            s.amounts.push(o.amount);
+            s.quantities.push(o.quantity);
             total += o.amount;
             max_amt = max_amt.max(o.amount);
             min_amt = min_amt.min(o.amount);
@@ -775,10 +813,12 @@ impl Grouped<'_> {
             }
             weekday[(day + 3).rem_euclid(7) as usize] += 1;
             hour[(o.at.rem_euclid(86_400) / (6 * 3600)) as usize] += 1;
-            if let Some(dt) = chrono::DateTime::from_timestamp(o.at, 0) {
+            if quarter_of_day.0 != day {
                 use chrono::Datelike;
-                quarter[(dt.month0() / 3) as usize] += 1;
+                let q = chrono::DateTime::from_timestamp(o.at, 0).map_or(0, |dt| dt.month0() / 3);
+                quarter_of_day = (day, q as usize);
             }
+            quarter[quarter_of_day.1] += 1;
             qty_sum += o.quantity;
             disc_sum += o.discount;
             if o.discount > 0.0 {
@@ -792,37 +832,24 @@ impl Grouped<'_> {
             if let Some(ch) = o.channel {
                 s.channels.push(ch);
             }
-            let items = &self.item_rows
-                [self.item_off[oi as usize] as usize..self.item_off[oi as usize + 1] as usize];
-            lines += items.len();
-            for &ii in items {
-                let it = &org.items[ii as usize];
-                let q = it.quantity.max(0.0);
-                s.products.push((it.product, q));
-                if let Some(cat) = it.category {
-                    s.categories.push((cat, q));
-                }
+            lines += *n_lines as usize;
+        }
+        for it in &self.items[self.item_off[c] as usize..self.item_off[c + 1] as usize] {
+            let q = it.quantity.max(0.0);
+            s.products.push((it.product, q));
+            if let Some(cat) = it.category {
+                s.categories.push((cat, q));
             }
         }
         let np = n_purch as f64;
-        let purchases = || {
-            s.orders
-                .iter()
-                .map(|&i| &org.orders[i as usize])
-                .filter(|o| o.at <= as_of && !is_refund(o))
-        };
 
         // Events.
-        let ev = &self.event_rows[self.event_off[c] as usize..self.event_off[c + 1] as usize];
+        let ev = &self.events[self.event_off[c] as usize..self.event_off[c + 1] as usize];
         let mut counts = [0usize; 8];
         let mut n_events = 0usize;
         let mut ev30 = 0usize;
         let mut last_ev: Option<i64> = None;
-        for &ei in ev {
-            let e = &org.events[ei as usize];
-            if e.at > as_of {
-                continue;
-            }
+        for e in ev {
             first_seen(e.at);
             n_events += 1;
             if as_of - e.at < 30 * 86_400 {
@@ -842,7 +869,7 @@ impl Grouped<'_> {
         set(F::ActiveDays, s.days.len() as f64);
         set(F::Frequency, s.days.len().saturating_sub(1) as f64);
         set(F::MonetaryTotal, total);
-        let (m_mean, m_std) = mean_std(purchases().map(|o| o.amount));
+        let (m_mean, m_std) = mean_std(s.amounts.iter().copied());
         set(F::MonetaryMean, m_mean);
         set(F::MonetaryMax, if n_purch > 0 { max_amt } else { 0.0 });
         set(F::MonetaryMin, if n_purch > 0 { min_amt } else { 0.0 });
@@ -937,7 +964,7 @@ impl Grouped<'_> {
         );
         set(F::LinesPerOrder, share(lines));
 
-        let (q_mean, q_std) = mean_std(purchases().map(|o| o.quantity));
+        let (q_mean, q_std) = mean_std(s.quantities.iter().copied());
         set(F::QuantityMean, q_mean);
         set(F::QuantityStd, q_std);
         set(
@@ -972,23 +999,18 @@ impl Grouped<'_> {
         );
         set(F::RefundValueRate, bounded_rate(refunded, refunded + total));
 
+        // Purchase channels with multiplicity: entropy from the run lengths.
         s.channels.sort_unstable();
+        let runs = s.channels.chunk_by(|a, b| a == b);
+        let channel_entropy = entropy_bits(runs.clone().map(|r| r.len() as f64));
+        let order_channels = runs.count();
         s.channels.dedup();
-        let order_channels = s.channels.len();
-        // Entropy over purchase channels: recount with multiplicity.
-        let mut ch_counts: Vec<(u16, f64)> = purchases()
-            .filter_map(|o| o.channel.map(|ch| (ch, 1.0)))
-            .collect();
-        merge_counts(&mut ch_counts);
         set(F::OrderChannelCount, order_channels as f64);
         s.all_channels.extend_from_slice(&s.channels);
         s.all_channels.sort_unstable();
         s.all_channels.dedup();
         set(F::ChannelCount, s.all_channels.len() as f64);
-        set(
-            F::ChannelEntropy,
-            entropy_bits(ch_counts.iter().map(|p| p.1)),
-        );
+        set(F::ChannelEntropy, channel_entropy);
 
         let k = |kind: EventKind| counts[kind as usize] as f64;
         set(F::EventCount, n_events as f64);
@@ -1059,24 +1081,64 @@ fn mid_rank_percentiles(xs: &[f64]) -> Vec<f64> {
 pub fn compute(org: &OrgData, as_of: i64) -> Result<FeatureMatrix, FeatureError> {
     validate(org)?;
     let n = org.customers;
-    let (order_off, order_rows) = group_by(org.orders.len(), n, |i| {
-        Some(org.orders[i].customer as usize)
-    });
-    let (item_off, item_rows) = group_by(org.items.len(), org.orders.len(), |i| {
-        Some(org.items[i].order as usize)
-    });
-    let (event_off, event_rows) = group_by(org.events.len(), n, |i| {
-        Some(org.events[i].customer as usize)
-    });
+    // Which orders count, and how many lines each purchase has.
+    let included = |o: &OrderRow| o.at <= as_of;
+    let purchase = |o: &OrderRow| o.at <= as_of && !is_refund(o);
+    let item_customer: Vec<Option<usize>> = org
+        .items
+        .par_iter()
+        .map(|it| {
+            let o = &org.orders[it.order as usize];
+            purchase(o).then_some(o.customer as usize)
+        })
+        .collect();
+    let ((order_off, orders), ((item_off, items), (event_off, events))) = rayon::join(
+        || {
+            let mut lines = vec![0u32; org.orders.len()];
+            for it in &org.items {
+                lines[it.order as usize] += 1;
+            }
+            scatter(
+                org.orders.len(),
+                n,
+                |i| included(&org.orders[i]).then_some(org.orders[i].customer as usize),
+                |i| (org.orders[i], lines[i]),
+            )
+        },
+        || {
+            rayon::join(
+                || {
+                    scatter(
+                        org.items.len(),
+                        n,
+                        |i| item_customer[i],
+                        |i| ItemRec {
+                            product: org.items[i].product,
+                            category: org.items[i].category,
+                            quantity: org.items[i].quantity,
+                        },
+                    )
+                },
+                || {
+                    scatter(
+                        org.events.len(),
+                        n,
+                        |i| (org.events[i].at <= as_of).then_some(org.events[i].customer as usize),
+                        |i| org.events[i],
+                    )
+                },
+            )
+        },
+    );
     let g = Grouped {
         org,
         as_of,
         order_off,
-        order_rows,
+        orders,
         item_off,
-        item_rows,
+        items,
         event_off,
-        event_rows,
+        events,
     };
     let mut values = vec![0.0; n * N_FEATURES];
     let mut last_purchase: Vec<Option<i64>> = vec![None; n];
