@@ -431,6 +431,18 @@ features! {
         "0-100: 100 × (0.35 recency + 0.20 frequency rank + 0.20 monetary rank + 0.15 trend + 0.10 engagement) × (1 − 0.5 refund_rate); see the module docs.";
 }
 
+impl Feature {
+    /// This feature's definition (name, unit, range, formula).
+    pub fn def(self) -> &'static FeatureDef {
+        &FEATURES[self as usize]
+    }
+
+    /// This feature's stable snake_case name.
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+}
+
 /// Number of feature columns (`FEATURES.len()`).
 pub const N_FEATURES: usize = FEATURES.len();
 
@@ -1070,9 +1082,11 @@ fn mid_rank_percentiles(xs: &[f64]) -> Vec<f64> {
 /// `as_of` (unix seconds UTC; later orders, their items and later events are
 /// ignored).
 ///
-/// One grouping pass (counting sorts by customer and by order), then one
+/// One grouping pass (the rows up to `as_of` are copied into per-customer
+/// groups by stable counting sorts, the three tables concurrently), then one
 /// parallel pass over customers (rayon), then an organization pass for the
-/// rank-based and reference-gap columns. All values are finite.
+/// rank-based and reference-gap columns. All values are finite. Memory: a
+/// copy of the included rows plus `n_customers × N_FEATURES` values.
 ///
 /// # Errors
 /// [`FeatureError`] naming the first offending row: a customer or order
@@ -1378,7 +1392,8 @@ mod tests {
             );
             assert!(f.min < f.max && !f.description.is_empty());
         }
-        assert_eq!(FEATURES[Feature::Frequency as usize].name, "frequency");
+        assert_eq!(Feature::Frequency.name(), "frequency");
+        assert_eq!(Feature::HealthScore.def().unit, Unit::Score);
         assert_eq!(FEATURES[Feature::OpenRate as usize].name, "open_rate");
         assert_eq!(index_of("no_such_feature"), None);
     }

@@ -101,11 +101,14 @@ pub fn synthetic(n_customers: usize, n_orders: usize, seed: u64) -> OrgData {
             quantity += q;
             amount += a;
         }
+        // `amount` is the list price of the lines; the order pays it less
+        // the discount.
         let discount = if rng.random_bool(p.discount_p) {
             amount * rng.random_range(0.1..0.3)
         } else {
             0.0
         };
+        let amount = amount - discount;
         let r: f64 = rng.random();
         let (status, amount) = if r < 0.02 {
             (OrderStatus::Refunded, amount)
@@ -128,7 +131,7 @@ pub fn synthetic(n_customers: usize, n_orders: usize, seed: u64) -> OrgData {
         orders.push(OrderRow {
             customer: c as u32,
             at,
-            amount: amount - discount.min(amount.abs()) * amount.signum().max(0.0),
+            amount,
             quantity,
             discount,
             status,
