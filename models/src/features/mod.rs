@@ -15,7 +15,8 @@
 //!   [`OrderStatus::Pending`] or [`OrderStatus::Other`] and whose amount is
 //!   `>= 0`. A **refund** is an order with status [`OrderStatus::Cancelled`] or
 //!   [`OrderStatus::Refunded`], or with a negative amount; its refunded value
-//!   is `|amount|`. Refunds are never purchases.
+//!   is `|amount|`. Refunds are never purchases. Negative quantities and
+//!   discounts (data errors) count as 0.
 //! - A **purchase day** is a UTC calendar day with at least one purchase.
 //!   Inter-purchase times are the gaps between consecutive purchase days
 //!   (several orders on one day are one purchase occasion, as in the BTYD
@@ -801,8 +802,9 @@ impl Grouped<'_> {
                 continue;
             }
             n_purch += 1;
+            let (quantity, discount) = (o.quantity.max(0.0), o.discount.max(0.0));
             s.amounts.push(o.amount);
-            s.quantities.push(o.quantity);
+            s.quantities.push(quantity);
             total += o.amount;
             max_amt = max_amt.max(o.amount);
             min_amt = min_amt.min(o.amount);
@@ -831,14 +833,14 @@ impl Grouped<'_> {
                 quarter_of_day = (day, q as usize);
             }
             quarter[quarter_of_day.1] += 1;
-            qty_sum += o.quantity;
-            disc_sum += o.discount;
-            if o.discount > 0.0 {
+            qty_sum += quantity;
+            disc_sum += discount;
+            if discount > 0.0 {
                 disc_n += 1;
-                qd_sum += o.quantity;
+                qd_sum += quantity;
                 qd_n += 1;
             } else {
-                qf_sum += o.quantity;
+                qf_sum += quantity;
                 qf_n += 1;
             }
             if let Some(ch) = o.channel {
@@ -1525,6 +1527,28 @@ mod tests {
         check(&m, 0, "order_count", 0.0);
         check(&m, 0, "tenure_days", 31.0);
         check(&m, 0, "recency_days", 31.0);
+        Ok(())
+    }
+
+    #[test]
+    fn negative_quantities_and_discounts_count_as_zero() -> Result<(), FeatureError> {
+        let org = OrgData {
+            customers: 1,
+            orders: vec![
+                OrderRow {
+                    discount: -5.0,
+                    ..order(0, JAN1, 10.0, -2.0)
+                },
+                order(0, JAN1 + D, 30.0, 2.0),
+            ],
+            ..OrgData::default()
+        };
+        let m = compute(&org, AS_OF)?;
+        check(&m, 0, "quantity_mean", 1.0);
+        check(&m, 0, "quantity_std", 1.0);
+        check(&m, 0, "unit_price_mean", 20.0);
+        check(&m, 0, "discount_order_share", 0.0);
+        check(&m, 0, "discount_rate", 0.0);
         Ok(())
     }
 
