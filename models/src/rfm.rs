@@ -407,6 +407,15 @@ pub fn from_features(features: &FeatureMatrix) -> Vec<Option<RfmScore>> {
     score(&r, &f, &m).unwrap_or_else(|_| vec![None; features.n_customers])
 }
 
+/// The persona of every customer of a feature matrix (`None` for customers
+/// without purchases), from [`from_features`].
+pub fn personas(features: &FeatureMatrix) -> Vec<Option<Persona>> {
+    from_features(features)
+        .into_iter()
+        .map(|s| s.map(RfmScore::persona))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::Persona::*;

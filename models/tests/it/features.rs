@@ -267,7 +267,7 @@ fn bench_100k_customers_1m_orders() -> Result<(), FeatureError> {
             rayon::current_num_threads()
         );
     }
-    println!("best {best:.3} s");
+    println!("best {best:.3} s; peak resident memory {}", peak_rss());
     Ok(())
 }
 
@@ -286,4 +286,16 @@ fn process_cpu_seconds() -> f64 {
         .filter_map(|x| x.parse().ok())
         .collect();
     f.iter().sum::<f64>() / 100.0
+}
+
+/// Peak resident set size of this process (Linux /proc `VmHWM`), as text.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .map_or_else(
+            || "unknown".into(),
+            |l| l["VmHWM:".len()..].trim().to_string(),
+        )
 }

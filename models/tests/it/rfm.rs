@@ -72,7 +72,14 @@ fn synthetic_personas_cover_the_map() -> Result<(), FeatureError> {
     for (s, n) in scores.iter().zip(&order_count) {
         assert_eq!(s.is_some(), *n > 0.0);
     }
-    let mut seen: Vec<Persona> = scores.iter().flatten().map(|s| s.persona()).collect();
+    let personas = rfm::personas(&m);
+    assert!(
+        personas
+            .iter()
+            .zip(&scores)
+            .all(|(p, s)| *p == s.map(|s| s.persona()))
+    );
+    let mut seen: Vec<Persona> = personas.iter().flatten().copied().collect();
     seen.sort();
     seen.dedup();
     assert!(seen.len() >= 10, "only {seen:?}");
