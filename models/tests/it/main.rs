@@ -1,1 +1,3 @@
 //! Integration tests of `aima-models` (some read ../shared/data).
+mod features;
+mod rfm;
