@@ -156,6 +156,16 @@ pub struct DeepHitConfig {
     /// Seed of the weight initialization, the split, the batch order and the
     /// dropout masks. Default 42.
     pub seed: u64,
+    /// Worker threads for the tensor library, `>= 1`. Default 1: the
+    /// matrices here are small, and more threads mostly cost synchronization
+    /// (on a busy 2-core machine, 15x slower than one thread). Results do not
+    /// depend on it.
+    #[serde(default = "one_thread")]
+    pub threads: usize,
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 impl Default for DeepHitConfig {
@@ -174,6 +184,7 @@ impl Default for DeepHitConfig {
             patience: 5,
             validation_fraction: 0.2,
             seed: 42,
+            threads: 1,
         }
     }
 }
@@ -225,6 +236,9 @@ impl DeepHitConfig {
         }
         if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
             return bad("validation_fraction", "must be in (0, 1)");
+        }
+        if self.threads == 0 {
+            return bad("threads", "must be at least 1");
         }
         Ok(())
     }
@@ -395,12 +409,23 @@ struct BatchTargets {
     /// One-hot at column `m - 1` for censored rows with `m >= 1` bins
     /// survived, `B x K` (indexes the tail sums `S(m w)`).
     censor_mask: Tensor,
-    /// One-hot of the event bin for ranking (events inside the horizon).
-    rank_onehot: Tensor,
-    /// Pair mask `R[i][j] = 1` when i is an event inside the horizon and
-    /// `d_i < d_j`, `B x B`.
+    /// Ranking terms, when the batch has an event inside the horizon.
+    ranking: Option<RankTargets>,
+}
+
+/// The ranking loss only involves rows `i` with an event inside the
+/// horizon, so its pair matrices are `E x B` (E such rows), not `B x B`.
+/// (Keeping them small also keeps candle's element-wise kernels on the
+/// calling thread: it fans tensors of 64 Ki elements or more out to a
+/// spinning worker pool, which is slow on a busy machine.)
+struct RankTargets {
+    /// Batch positions of the event rows, `E`.
+    rows: Tensor,
+    /// One-hot of their event bins, `E x (K+1)`.
+    onehot: Tensor,
+    /// `R[e][j] = 1` when `d_{rows[e]} < d_j`, `E x B`.
     pair_mask: Tensor,
-    /// Number of pairs (>= 1 to avoid division by zero).
+    /// Number of pairs (>= 1).
     pairs: f64,
 }
 
@@ -425,8 +450,9 @@ impl Trainer<'_> {
         let b = rows.len();
         let mut event_mask = vec![0f32; b * k1];
         let mut censor_mask = vec![0f32; b * kk];
-        let mut rank_onehot = vec![0f32; b * k1];
-        let mut pair_mask = vec![0f32; b * b];
+        let mut rank_rows = Vec::new();
+        let mut onehot = Vec::new();
+        let mut pair_mask = Vec::new();
         let mut pairs = 0usize;
         for (r, &i) in rows.iter().enumerate() {
             let d = durations[i];
@@ -434,12 +460,12 @@ impl Trainer<'_> {
                 let k = self.config.event_bin(d);
                 event_mask[r * k1 + k] = 1.0;
                 if k < kk {
-                    rank_onehot[r * k1 + k] = 1.0;
-                    for (c, &j) in rows.iter().enumerate() {
-                        if d < durations[j] {
-                            pair_mask[r * b + c] = 1.0;
-                            pairs += 1;
-                        }
+                    rank_rows.push(r as u32);
+                    onehot.extend((0..k1).map(|c| if c == k { 1f32 } else { 0.0 }));
+                    for &j in rows {
+                        let later = d < durations[j];
+                        pair_mask.push(if later { 1f32 } else { 0.0 });
+                        pairs += usize::from(later);
                     }
                 }
             } else {
@@ -450,12 +476,21 @@ impl Trainer<'_> {
             }
         }
         let dev = &self.device;
+        let e = rank_rows.len();
+        let ranking = if e > 0 && pairs > 0 {
+            Some(RankTargets {
+                rows: Tensor::from_vec(rank_rows, e, dev)?,
+                onehot: Tensor::from_vec(onehot, (e, k1), dev)?,
+                pair_mask: Tensor::from_vec(pair_mask, (e, b), dev)?,
+                pairs: pairs as f64,
+            })
+        } else {
+            None
+        };
         Ok(BatchTargets {
             event_mask: Tensor::from_vec(event_mask, (b, k1), dev)?,
             censor_mask: Tensor::from_vec(censor_mask, (b, kk), dev)?,
-            rank_onehot: Tensor::from_vec(rank_onehot, (b, k1), dev)?,
-            pair_mask: Tensor::from_vec(pair_mask, (b, b), dev)?,
-            pairs: pairs.max(1) as f64,
+            ranking,
         })
     }
 
@@ -468,16 +503,20 @@ impl Trainer<'_> {
         let log_tail = (tail + 1e-7)?.log()?;
         let ll_cens = (&t.censor_mask * log_tail)?.sum_all()?;
         let nll = ((ll_event + ll_cens)? * (-1.0 / b))?;
-        if self.config.ranking_weight == 0.0 {
+        let Some(r) = t
+            .ranking
+            .as_ref()
+            .filter(|_| self.config.ranking_weight > 0.0)
+        else {
             return Ok(nll);
-        }
+        };
         let f = p.matmul(&self.cumulative)?;
-        // a[i][j] = F_j(k_i); own[i] = F_i(k_i).
-        let a = t.rank_onehot.matmul(&f.t()?)?;
-        let own = (&t.rank_onehot * &f)?.sum_keepdim(1)?;
+        // a[e][j] = F_j(k_e); own[e] = F_e(k_e).
+        let a = r.onehot.matmul(&f.t()?)?;
+        let own = (&r.onehot * f.index_select(&r.rows, 0)?)?.sum_keepdim(1)?;
         let diff = own.broadcast_sub(&a)?;
         let eta = (diff * (-1.0 / self.config.ranking_sigma))?.exp()?;
-        let rank = ((&t.pair_mask * eta)?.sum_all()? * (1.0 / t.pairs))?;
+        let rank = ((&r.pair_mask * eta)?.sum_all()? * (1.0 / r.pairs))?;
         Ok((nll + (rank * self.config.ranking_weight)?)?)
     }
 }
@@ -532,9 +571,17 @@ impl DeepHit {
     pub fn fit(
         config: &DeepHitConfig,
         data: SurvivalData<'_>,
-        progress: &mut dyn FnMut(&EpochProgress),
+        progress: &mut (dyn FnMut(&EpochProgress) + Send),
     ) -> Result<(Self, TrainReport), SurvivalError> {
         config.validate()?;
+        thread_pool(config.threads)?.install(|| Self::fit_in_pool(config, data, progress))
+    }
+
+    fn fit_in_pool(
+        config: &DeepHitConfig,
+        data: SurvivalData<'_>,
+        progress: &mut (dyn FnMut(&EpochProgress) + Send),
+    ) -> Result<(Self, TrainReport), SurvivalError> {
         let n = data.features.len();
         if n < 4 {
             return Err(SurvivalError::TooFewObservations { needed: 4, got: n });
@@ -727,6 +774,10 @@ impl DeepHit {
     /// [`SurvivalError::FeatureCount`] / [`SurvivalError::InvalidValue`] for a
     /// bad row, [`SurvivalError::Tensor`] from candle.
     pub fn predict(&self, features: &[Vec<f64>]) -> Result<Vec<SurvivalCurve>, SurvivalError> {
+        thread_pool(self.config.threads)?.install(|| self.predict_in_pool(features))
+    }
+
+    fn predict_in_pool(&self, features: &[Vec<f64>]) -> Result<Vec<SurvivalCurve>, SurvivalError> {
         validate_features(features, self.means.len())?;
         if features.is_empty() {
             return Ok(Vec::new());
@@ -817,6 +868,17 @@ impl DeepHit {
             layers,
         })
     }
+}
+
+/// A dedicated rayon pool: candle's CPU kernels and its matrix products run
+/// in the pool they are called from.
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, SurvivalError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| SurvivalError::Tensor {
+            message: format!("thread pool: {e}"),
+        })
 }
 
 fn standardize(
