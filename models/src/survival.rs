@@ -26,12 +26,16 @@
 //!   batch with `i` an observed event inside the horizon and `d_i < d_j`,
 //!   the mean of `exp(-(F_i(k_i) - F_j(k_i)) / sigma)`.
 //!
-//! `loss = likelihood + beta * ranking`. Training uses Adam (candle's AdamW
-//! with the configured weight decay; 0 gives plain Adam), shuffled
-//! mini-batches, dropout masks drawn from a seeded ChaCha8 generator, and
-//! early stopping on a seeded validation split: the weights of the epoch
-//! with the lowest validation loss are kept. The same data, configuration
-//! and seed give bit-identical weights.
+//! `loss = likelihood + beta * ranking`. Features are standardized with the
+//! mean and standard deviation of all training rows. Training uses Adam
+//! (candle's AdamW with the configured weight decay; 0 gives plain Adam),
+//! shuffled mini-batches, dropout masks drawn from a seeded ChaCha8
+//! generator, and early stopping on a seeded validation split: the weights
+//! of the epoch with the lowest validation loss are kept. Optionally `M`
+//! networks are trained with seeds `seed..seed + M` and their bin
+//! probabilities averaged (an ensemble; still a distribution, so `S` stays
+//! monotone). The same data, configuration and seed give bit-identical
+//! weights.
 //!
 //! For churn, the event is the customer's next purchase measured from the
 //! as-of date, so `S(h)` is the probability of no purchase within `h` days:
@@ -160,11 +164,17 @@ pub struct DeepHitConfig {
     /// matrices here are small, and more threads mostly cost synchronization
     /// (on a busy 2-core machine, 15x slower than one thread). Results do not
     /// depend on it.
-    #[serde(default = "one_thread")]
+    #[serde(default = "one")]
     pub threads: usize,
+    /// Number `M >= 1` of networks trained (member `m` with seed
+    /// `seed + m`: its own initialization, validation split, batch order and
+    /// dropout); predictions average their bin probabilities, which lowers
+    /// the variance of the estimate. Default 1.
+    #[serde(default = "one")]
+    pub ensemble_size: usize,
 }
 
-fn one_thread() -> usize {
+fn one() -> usize {
     1
 }
 
@@ -185,6 +195,7 @@ impl Default for DeepHitConfig {
             validation_fraction: 0.2,
             seed: 42,
             threads: 1,
+            ensemble_size: 1,
         }
     }
 }
@@ -240,6 +251,9 @@ impl DeepHitConfig {
         if self.threads == 0 {
             return bad("threads", "must be at least 1");
         }
+        if self.ensemble_size == 0 {
+            return bad("ensemble_size", "must be at least 1");
+        }
         Ok(())
     }
 
@@ -275,7 +289,10 @@ impl DeepHitConfig {
 /// Progress of one training epoch, passed to the progress callback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochProgress {
-    /// 1-based epoch number.
+    /// 0-based ensemble member being trained (see
+    /// [`DeepHitConfig::ensemble_size`]).
+    pub member: usize,
+    /// 1-based epoch number within that member's training.
     pub epoch: usize,
     /// Mean training loss over the epoch's mini-batches.
     pub train_loss: f64,
@@ -283,9 +300,16 @@ pub struct EpochProgress {
     pub validation_loss: f64,
 }
 
-/// Summary of a training run.
+/// Summary of a training run: one [`MemberReport`] per ensemble member.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainReport {
+    /// The members' reports, in order.
+    pub members: Vec<MemberReport>,
+}
+
+/// Summary of the training of one ensemble member.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberReport {
     /// Every epoch run, in order.
     pub history: Vec<EpochProgress>,
     /// The epoch (1-based) whose weights were kept (lowest validation loss).
@@ -355,20 +379,21 @@ pub struct SurvivalData<'a> {
     pub events: &'a [bool],
 }
 
-/// A trained DeepHit network with its feature standardization.
+/// A trained DeepHit network (or ensemble of networks) with its feature
+/// standardization.
 #[derive(Debug, Clone)]
 pub struct DeepHit {
     config: DeepHitConfig,
     means: Vec<f64>,
     stds: Vec<f64>,
-    /// (weight `in x out`, bias `1 x out`) per layer.
-    layers: Vec<(Tensor, Tensor)>,
+    /// Per member: (weight `in x out`, bias `1 x out`) per layer.
+    members: Vec<Vec<(Tensor, Tensor)>>,
 }
 
 /// A trained model as plain data for the model registry: the configuration,
 /// the standardization, and the weights as safetensors bytes (tensors
-/// `layer{i}.weight` of shape `in x out` and `layer{i}.bias` of shape
-/// `1 x out`, f32).
+/// `member{m}.layer{i}.weight` of shape `in x out` and
+/// `member{m}.layer{i}.bias` of shape `1 x out`, f32).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedDeepHit {
     /// The hyper-parameters it was trained with.
@@ -557,10 +582,12 @@ fn forward(
 }
 
 impl DeepHit {
-    /// Trains a network on `data` with `config`, calling `progress` after
-    /// every epoch. The validation split is `validation_fraction` of the
-    /// observations chosen by the seed; the returned model holds the weights
-    /// of the epoch with the lowest validation loss.
+    /// Trains a network (or `ensemble_size` networks) on `data` with
+    /// `config`, calling `progress` after every epoch. Each member's
+    /// validation split is `validation_fraction` of the observations chosen
+    /// by its seed; the returned model holds, per member, the weights of the
+    /// epoch with the lowest validation loss. Runs on the calling thread
+    /// plus `config.threads - 1` helpers; call it from a blocking context.
     ///
     /// # Errors
     /// [`SurvivalError::InvalidConfig`], [`SurvivalError::LengthMismatch`],
@@ -613,31 +640,23 @@ impl DeepHit {
             });
         }
 
-        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut rng);
-        let n_val = ((n as f64 * config.validation_fraction).round() as usize).clamp(1, n - 2);
-        let (val_idx, train_idx) = order.split_at(n_val);
-        let mut train_idx = train_idx.to_vec();
-        let val_idx = val_idx.to_vec();
-
-        // Standardization from the training split only.
+        // Standardization over all rows (features only, no labels).
         let mut means = vec![0.0; n_features];
         let mut stds = vec![0.0; n_features];
-        for &i in &train_idx {
-            for (m, v) in means.iter_mut().zip(&data.features[i]) {
+        for row in data.features {
+            for (m, v) in means.iter_mut().zip(row) {
                 *m += v;
             }
         }
-        let nt = train_idx.len() as f64;
-        means.iter_mut().for_each(|m| *m /= nt);
-        for &i in &train_idx {
-            for ((s, v), m) in stds.iter_mut().zip(&data.features[i]).zip(&means) {
+        let nf = n as f64;
+        means.iter_mut().for_each(|m| *m /= nf);
+        for row in data.features {
+            for ((s, v), m) in stds.iter_mut().zip(row).zip(&means) {
                 *s += (v - m) * (v - m);
             }
         }
         for s in &mut stds {
-            *s = (*s / nt).sqrt();
+            *s = (*s / nf).sqrt();
             if *s < 1e-12 {
                 *s = 1.0;
             }
@@ -645,38 +664,6 @@ impl DeepHit {
 
         let device = Device::Cpu;
         let x_all = standardize(data.features, &means, &stds, &device)?;
-
-        // He-uniform initialization for ReLU layers, Glorot for the output.
-        let mut sizes = vec![n_features];
-        sizes.extend(&config.hidden);
-        sizes.push(config.num_bins + 1);
-        let mut vars = Vec::new();
-        let mut layers = Vec::new();
-        for l in 0..sizes.len() - 1 {
-            let (fan_in, fan_out) = (sizes[l], sizes[l + 1]);
-            let bound = if l + 2 == sizes.len() {
-                (6.0 / (fan_in + fan_out) as f64).sqrt()
-            } else {
-                (6.0 / fan_in as f64).sqrt()
-            };
-            let w: Vec<f32> = (0..fan_in * fan_out)
-                .map(|_| rng.random_range(-bound..bound) as f32)
-                .collect();
-            let w = Var::from_vec(w, (fan_in, fan_out), &device)?;
-            let b = Var::zeros((1, fan_out), DType::F32, &device)?;
-            layers.push((w.as_tensor().clone(), b.as_tensor().clone()));
-            vars.push(w);
-            vars.push(b);
-        }
-        let mut opt = AdamW::new(
-            vars.clone(),
-            ParamsAdamW {
-                lr: config.learning_rate,
-                weight_decay: config.weight_decay,
-                ..ParamsAdamW::default()
-            },
-        )?;
-
         let k1 = config.num_bins + 1;
         let kk = config.num_bins;
         let cumulative: Vec<f32> = (0..k1 * k1)
@@ -691,70 +678,21 @@ impl DeepHit {
             tail: Tensor::from_vec(tail, (k1, kk), &device)?,
             device: device.clone(),
         };
-
-        let snapshot = |vars: &[Var]| -> Result<Vec<(Tensor, Tensor)>, SurvivalError> {
-            vars.chunks(2)
-                .map(|c| Ok((c[0].as_tensor().copy()?, c[1].as_tensor().copy()?)))
-                .collect()
-        };
-        let mut best = snapshot(&vars)?;
-        let mut best_loss = f64::INFINITY;
-        let mut best_epoch = 0;
-        let mut history = Vec::new();
-        for epoch in 1..=config.max_epochs {
-            train_idx.shuffle(&mut rng);
-            let mut total = 0.0;
-            let mut batches = 0usize;
-            for rows in train_idx.chunks(config.batch_size) {
-                if rows.len() < 2 {
-                    continue;
-                }
-                let idx = Tensor::from_vec(
-                    rows.iter().map(|r| *r as u32).collect::<Vec<_>>(),
-                    rows.len(),
-                    &device,
-                )?;
-                let x = x_all.index_select(&idx, 0)?;
-                let targets = trainer.targets(rows, data.durations_days, data.events)?;
-                let logits = forward(&layers, &x, Some((config.dropout, &mut rng)))?;
-                let loss = trainer.loss(&logits, &targets)?;
-                opt.backward_step(&loss)?;
-                total += f64::from(loss.to_scalar::<f32>()?);
-                batches += 1;
-            }
-            let train_loss = total / batches.max(1) as f64;
-            let validation_loss =
-                evaluate_loss(&trainer, &layers, &x_all, &val_idx, data, config.batch_size)?;
-            let p = EpochProgress {
-                epoch,
-                train_loss,
-                validation_loss,
-            };
-            progress(&p);
-            history.push(p);
-            if validation_loss < best_loss {
-                best_loss = validation_loss;
-                best_epoch = epoch;
-                best = snapshot(&vars)?;
-            } else if epoch - best_epoch >= config.patience {
-                break;
-            }
+        let mut members = Vec::with_capacity(config.ensemble_size);
+        let mut reports = Vec::with_capacity(config.ensemble_size);
+        for member in 0..config.ensemble_size {
+            let (layers, report) = train_member(&trainer, &x_all, data, member, progress)?;
+            members.push(layers);
+            reports.push(report);
         }
-        let report = TrainReport {
-            history,
-            best_epoch,
-            best_validation_loss: best_loss,
-            train_size: train_idx.len(),
-            validation_size: val_idx.len(),
-        };
         Ok((
             Self {
                 config: config.clone(),
                 means,
                 stds,
-                layers: best,
+                members,
             },
-            report,
+            TrainReport { members: reports },
         ))
     }
 
@@ -784,12 +722,22 @@ impl DeepHit {
         }
         let device = Device::Cpu;
         let x = standardize(features, &self.means, &self.stds, &device)?;
-        let logits = forward(&self.layers, &x, None)?;
-        let p = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
-        Ok(p.into_iter()
+        let mut sum = vec![vec![0.0f64; self.config.num_bins + 1]; features.len()];
+        for layers in &self.members {
+            let logits = forward(layers, &x, None)?;
+            let p = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
+            for (acc, row) in sum.iter_mut().zip(p) {
+                for (a, v) in acc.iter_mut().zip(row) {
+                    *a += f64::from(v);
+                }
+            }
+        }
+        let m = self.members.len() as f64;
+        Ok(sum
+            .into_iter()
             .map(|row| SurvivalCurve {
                 bin_width_days: self.config.bin_width_days,
-                probabilities: row.into_iter().map(f64::from).collect(),
+                probabilities: row.into_iter().map(|v| v / m).collect(),
             })
             .collect())
     }
@@ -800,9 +748,11 @@ impl DeepHit {
     /// [`SurvivalError::Tensor`] when serialization fails.
     pub fn to_saved(&self) -> Result<SavedDeepHit, SurvivalError> {
         let mut tensors = Vec::new();
-        for (l, (w, b)) in self.layers.iter().enumerate() {
-            tensors.push((format!("layer{l}.weight"), w.clone()));
-            tensors.push((format!("layer{l}.bias"), b.clone()));
+        for (m, layers) in self.members.iter().enumerate() {
+            for (l, (w, b)) in layers.iter().enumerate() {
+                tensors.push((format!("member{m}.layer{l}.weight"), w.clone()));
+                tensors.push((format!("member{m}.layer{l}.bias"), b.clone()));
+            }
         }
         let weights = safetensors::serialize(tensors, None).map_err(|e| SurvivalError::Tensor {
             message: e.to_string(),
@@ -836,38 +786,155 @@ impl DeepHit {
         let mut sizes = vec![saved.feature_means.len()];
         sizes.extend(&saved.config.hidden);
         sizes.push(saved.config.num_bins + 1);
-        let mut layers = Vec::new();
-        for l in 0..sizes.len() - 1 {
-            let mut take = |name: String, shape: (usize, usize)| {
-                let t = tensors
-                    .remove(&name)
-                    .ok_or_else(|| SurvivalError::BadWeights {
-                        name: name.clone(),
-                        reason: "missing".into(),
-                    })?;
-                if t.dims() != [shape.0, shape.1] || t.dtype() != DType::F32 {
-                    return Err(SurvivalError::BadWeights {
-                        name,
-                        reason: format!(
-                            "expected f32 {shape:?}, found {:?} {:?}",
-                            t.dtype(),
-                            t.dims()
-                        ),
-                    });
-                }
-                Ok(t)
-            };
-            let w = take(format!("layer{l}.weight"), (sizes[l], sizes[l + 1]))?;
-            let b = take(format!("layer{l}.bias"), (1, sizes[l + 1]))?;
-            layers.push((w, b));
+        let mut members = Vec::new();
+        for m in 0..saved.config.ensemble_size {
+            let mut layers = Vec::new();
+            for l in 0..sizes.len() - 1 {
+                let mut take = |name: String, shape: (usize, usize)| {
+                    let t = tensors
+                        .remove(&name)
+                        .ok_or_else(|| SurvivalError::BadWeights {
+                            name: name.clone(),
+                            reason: "missing".into(),
+                        })?;
+                    if t.dims() != [shape.0, shape.1] || t.dtype() != DType::F32 {
+                        return Err(SurvivalError::BadWeights {
+                            name,
+                            reason: format!(
+                                "expected f32 {shape:?}, found {:?} {:?}",
+                                t.dtype(),
+                                t.dims()
+                            ),
+                        });
+                    }
+                    Ok(t)
+                };
+                let w = take(
+                    format!("member{m}.layer{l}.weight"),
+                    (sizes[l], sizes[l + 1]),
+                )?;
+                let b = take(format!("member{m}.layer{l}.bias"), (1, sizes[l + 1]))?;
+                layers.push((w, b));
+            }
+            members.push(layers);
         }
         Ok(Self {
             config: saved.config.clone(),
             means: saved.feature_means.clone(),
             stds: saved.feature_stds.clone(),
-            layers,
+            members,
         })
     }
+}
+
+/// Trains ensemble member `member` (seed `config.seed + member`) and
+/// returns the weights of its epoch with the lowest validation loss.
+fn train_member(
+    trainer: &Trainer<'_>,
+    x_all: &Tensor,
+    data: SurvivalData<'_>,
+    member: usize,
+    progress: &mut (dyn FnMut(&EpochProgress) + Send),
+) -> Result<(Vec<(Tensor, Tensor)>, MemberReport), SurvivalError> {
+    let config = trainer.config;
+    let device = &trainer.device;
+    let n = data.features.len();
+    let n_features = x_all.dim(1)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed.wrapping_add(member as u64));
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    let n_val = ((n as f64 * config.validation_fraction).round() as usize).clamp(1, n - 2);
+    let (val_idx, train_idx) = order.split_at(n_val);
+    let mut train_idx = train_idx.to_vec();
+    let val_idx = val_idx.to_vec();
+
+    // He-uniform initialization for ReLU layers, Glorot for the output.
+    let mut sizes = vec![n_features];
+    sizes.extend(&config.hidden);
+    sizes.push(config.num_bins + 1);
+    let mut vars = Vec::new();
+    let mut layers = Vec::new();
+    for l in 0..sizes.len() - 1 {
+        let (fan_in, fan_out) = (sizes[l], sizes[l + 1]);
+        let bound = if l + 2 == sizes.len() {
+            (6.0 / (fan_in + fan_out) as f64).sqrt()
+        } else {
+            (6.0 / fan_in as f64).sqrt()
+        };
+        let w: Vec<f32> = (0..fan_in * fan_out)
+            .map(|_| rng.random_range(-bound..bound) as f32)
+            .collect();
+        let w = Var::from_vec(w, (fan_in, fan_out), device)?;
+        let b = Var::zeros((1, fan_out), DType::F32, device)?;
+        layers.push((w.as_tensor().clone(), b.as_tensor().clone()));
+        vars.push(w);
+        vars.push(b);
+    }
+    let mut opt = AdamW::new(
+        vars.clone(),
+        ParamsAdamW {
+            lr: config.learning_rate,
+            weight_decay: config.weight_decay,
+            ..ParamsAdamW::default()
+        },
+    )?;
+    let snapshot = |vars: &[Var]| -> Result<Vec<(Tensor, Tensor)>, SurvivalError> {
+        vars.chunks(2)
+            .map(|c| Ok((c[0].as_tensor().copy()?, c[1].as_tensor().copy()?)))
+            .collect()
+    };
+    let mut best = snapshot(&vars)?;
+    let mut best_loss = f64::INFINITY;
+    let mut best_epoch = 0;
+    let mut history = Vec::new();
+    for epoch in 1..=config.max_epochs {
+        train_idx.shuffle(&mut rng);
+        let mut total = 0.0;
+        let mut batches = 0usize;
+        for rows in train_idx.chunks(config.batch_size) {
+            if rows.len() < 2 {
+                continue;
+            }
+            let idx = Tensor::from_vec(
+                rows.iter().map(|r| *r as u32).collect::<Vec<_>>(),
+                rows.len(),
+                device,
+            )?;
+            let x = x_all.index_select(&idx, 0)?;
+            let targets = trainer.targets(rows, data.durations_days, data.events)?;
+            let logits = forward(&layers, &x, Some((config.dropout, &mut rng)))?;
+            let loss = trainer.loss(&logits, &targets)?;
+            opt.backward_step(&loss)?;
+            total += f64::from(loss.to_scalar::<f32>()?);
+            batches += 1;
+        }
+        let train_loss = total / batches.max(1) as f64;
+        let validation_loss =
+            evaluate_loss(trainer, &layers, x_all, &val_idx, data, config.batch_size)?;
+        let p = EpochProgress {
+            member,
+            epoch,
+            train_loss,
+            validation_loss,
+        };
+        progress(&p);
+        history.push(p);
+        if validation_loss < best_loss {
+            best_loss = validation_loss;
+            best_epoch = epoch;
+            best = snapshot(&vars)?;
+        } else if epoch - best_epoch >= config.patience {
+            break;
+        }
+    }
+    let report = MemberReport {
+        history,
+        best_epoch,
+        best_validation_loss: best_loss,
+        train_size: train_idx.len(),
+        validation_size: val_idx.len(),
+    };
+    Ok((best, report))
 }
 
 /// A dedicated rayon pool: candle's CPU kernels and its matrix products run
@@ -1122,8 +1189,11 @@ mod tests {
         let (model, report) =
             DeepHit::fit(&config(1), data, &mut |p| epochs.push(p.epoch)).unwrap();
         assert_eq!(epochs, vec![1, 2, 3]);
-        assert_eq!(report.history.len(), 3);
-        assert_eq!(report.train_size + report.validation_size, 500);
+        assert_eq!(report.members[0].history.len(), 3);
+        assert_eq!(
+            report.members[0].train_size + report.members[0].validation_size,
+            500
+        );
         let (again, _) = DeepHit::fit(&config(1), data, &mut |_| {}).unwrap();
         let a = model.to_saved().unwrap();
         assert_eq!(a, again.to_saved().unwrap());
@@ -1145,7 +1215,8 @@ mod tests {
             ..small_config(1)
         };
         let (model, report) = DeepHit::fit(&config, data, &mut |_| {}).unwrap();
-        assert!(report.best_validation_loss < report.history[0].validation_loss);
+        let r = &report.members[0];
+        assert!(r.best_validation_loss < r.history[0].validation_loss);
 
         // Fresh customers: the predicted churn ordering follows the true rate.
         let (xt, _, _, lt) = synthetic_exponential(400, 91.0, 8);
@@ -1168,6 +1239,43 @@ mod tests {
                 curves.iter().map(|c| c.survival_at(h)).sum::<f64>() / curves.len() as f64;
             assert!((truth - pred).abs() < 0.03, "h={h}: {truth} vs {pred}");
         }
+    }
+
+    #[test]
+    fn an_ensemble_averages_its_members() {
+        let (x, d, e, _) = synthetic_exponential(400, 91.0, 4);
+        let data = SurvivalData {
+            features: &x,
+            durations_days: &d,
+            events: &e,
+        };
+        let single = |seed| DeepHitConfig {
+            max_epochs: 2,
+            ..small_config(seed)
+        };
+        let pair = DeepHitConfig {
+            ensemble_size: 2,
+            ..single(10)
+        };
+        let mut seen = Vec::new();
+        let (ens, report) = DeepHit::fit(&pair, data, &mut |p| seen.push(p.member)).unwrap();
+        assert_eq!(seen, vec![0, 0, 1, 1]);
+        assert_eq!(report.members.len(), 2);
+        let (a, _) = DeepHit::fit(&single(10), data, &mut |_| {}).unwrap();
+        let (b, _) = DeepHit::fit(&single(11), data, &mut |_| {}).unwrap();
+        let (pe, pa, pb) = (
+            ens.predict(&x[..10]).unwrap(),
+            a.predict(&x[..10]).unwrap(),
+            b.predict(&x[..10]).unwrap(),
+        );
+        for i in 0..10 {
+            for j in 0..pe[i].probabilities.len() {
+                let mean = (pa[i].probabilities[j] + pb[i].probabilities[j]) / 2.0;
+                assert!((pe[i].probabilities[j] - mean).abs() < 1e-9);
+            }
+        }
+        let loaded = DeepHit::from_saved(&ens.to_saved().unwrap()).unwrap();
+        assert_eq!(loaded.predict(&x[..10]).unwrap(), pe);
     }
 
     #[test]

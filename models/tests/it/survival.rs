@@ -13,7 +13,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use aima_models::metrics::{concordance_td, harrell_c, integrated_brier_score, roc_auc};
+use aima_models::metrics::{
+    KaplanMeier, concordance_td, harrell_c, integrated_brier_score, roc_auc,
+};
 use aima_models::survival::{DeepHit, DeepHitConfig, SurvivalCurve, SurvivalData};
 use chrono::NaiveDate;
 
@@ -96,24 +98,35 @@ fn features(c: &Customer) -> Vec<f64> {
     } else {
         0.0
     };
+    let gaps: Vec<f64> = days.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+    let last_gap = gaps.last().copied().unwrap_or(0.0);
+    let gap_sd = if gaps.len() > 1 {
+        let var = gaps.iter().map(|g| (g - mean_gap).powi(2)).sum::<f64>() / gaps.len() as f64;
+        var.sqrt()
+    } else {
+        0.0
+    };
+    let early = days.iter().filter(|d| **d - first < 91).count() as f64;
+    let ln = |v: f64| v.ln_1p();
     vec![
-        frequency,
-        (1.0 + frequency).ln(),
-        recency,
-        age,
-        since_last,
-        (1.0 + since_last).ln(),
-        frequency / age.max(1.0),
-        mean_gap,
-        since_last / (mean_gap + 1.0),
+        ln(frequency),
+        ln(recency),
+        ln(age),
+        ln(since_last),
+        frequency / age.max(1.0) * 30.0,
+        ln(mean_gap),
+        ln(since_last / (mean_gap + 1.0)),
         if frequency > 0.0 { 1.0 } else { 0.0 },
-        total.ln_1p(),
-        total / n,
-        repeat_mean.ln_1p(),
-        cds / n,
-        in_last(30),
-        in_last(91),
-        in_last(182),
+        ln(total),
+        ln(total / n),
+        ln(repeat_mean),
+        ln(cds / n),
+        ln(in_last(30)),
+        ln(in_last(91)),
+        ln(in_last(182)),
+        ln(last_gap),
+        ln(gap_sd),
+        ln(early),
     ]
 }
 
@@ -167,6 +180,7 @@ struct Figures {
     ctd: f64,
     harrell: f64,
     ibs: f64,
+    km_ibs: f64,
     seconds: f64,
 }
 
@@ -182,18 +196,17 @@ fn evaluate(config: &DeepHitConfig) -> Figures {
         },
         &mut |p| {
             eprintln!(
-                "epoch {:3}  train {:.4}  validation {:.4}",
-                p.epoch, p.train_loss, p.validation_loss
+                "member {} epoch {:3}  train {:.4}  validation {:.4}",
+                p.member, p.epoch, p.train_loss, p.validation_loss
             )
         },
     )
     .unwrap();
     let seconds = start.elapsed().as_secs_f64();
-    eprintln!(
-        "best epoch {} of {}, {seconds:.1} s",
-        report.best_epoch,
-        report.history.len()
-    );
+    for r in &report.members {
+        eprintln!("best epoch {} of {}", r.best_epoch, r.history.len());
+    }
+    eprintln!("trained in {seconds:.1} s");
     let curves: Vec<SurvivalCurve> = model.predict(&test.x).unwrap();
     for c in &curves {
         let mut prev = 1.0;
@@ -218,12 +231,21 @@ fn evaluate(config: &DeepHitConfig) -> Figures {
         .map(|c| grid.iter().map(|t| c.survival_at(*t)).collect())
         .collect();
     let ibs = integrated_brier_score(&pred, &test.durations, &test.events, &grid).unwrap();
-    eprintln!("CDNOW sample: AUC {auc:.4}  C^td {ctd:.4}  Harrell C {harrell:.4}  IBS {ibs:.4}");
+    // Baseline: everyone gets the Kaplan-Meier curve of the training set.
+    let km = KaplanMeier::fit(&train.durations, &train.events).unwrap();
+    let km_row: Vec<f64> = grid.iter().map(|t| km.survival_at(*t)).collect();
+    let km_pred = vec![km_row; test.durations.len()];
+    let km_ibs = integrated_brier_score(&km_pred, &test.durations, &test.events, &grid).unwrap();
+    eprintln!(
+        "CDNOW sample: AUC {auc:.4}  C^td {ctd:.4}  Harrell C {harrell:.4}  IBS {ibs:.4} \
+         (Kaplan-Meier {km_ibs:.4})"
+    );
     Figures {
         auc,
         ctd,
         harrell,
         ibs,
+        km_ibs,
         seconds,
     }
 }
@@ -234,8 +256,8 @@ fn cdnow_config() -> DeepHitConfig {
         num_bins: 39,
         hidden: vec![32, 32],
         dropout: 0.1,
-        ranking_weight: 0.5,
-        ranking_sigma: 0.1,
+        ranking_weight: 1.0,
+        ranking_sigma: 1.0,
         learning_rate: 2e-3,
         weight_decay: 1e-4,
         batch_size: 256,
@@ -244,15 +266,51 @@ fn cdnow_config() -> DeepHitConfig {
         validation_fraction: 0.2,
         seed: 7,
         threads: 1,
+        ensemble_size: 3,
     }
 }
 
+/// BG/NBD on the same task, computed once with Python lifetimes 0.11.3
+/// (`BetaGeoFitter` fitted on cdnow_customers_summary.csv, weekly periods:
+/// r 0.2426, alpha 4.4135, a 0.7929, b 2.4258), scoring each sample customer
+/// by the expected number of holdout transactions in 39 weeks: AUC for "no
+/// purchase in the holdout" 0.7725, and Harrell's C of that score against
+/// the days to the first holdout purchase (lifelines `concordance_index`)
+/// 0.7433.
+const BGNBD_AUC: f64 = 0.7725;
+const BGNBD_CONCORDANCE: f64 = 0.7433;
+
 #[test]
-fn cdnow_holdout_beats_bgnbd_auc() {
+fn cdnow_holdout_beats_bgnbd() {
     let f = evaluate(&cdnow_config());
-    assert!(f.auc > 0.78, "AUC {}", f.auc);
-    assert!(f.ctd > 0.7, "C^td {}", f.ctd);
-    assert!(f.harrell > 0.7, "Harrell {}", f.harrell);
-    assert!(f.ibs < 0.25, "IBS {}", f.ibs);
+    assert!(f.auc > BGNBD_AUC, "AUC {}", f.auc);
+    assert!(f.ctd > BGNBD_CONCORDANCE, "C^td {}", f.ctd);
+    assert!(f.harrell > BGNBD_CONCORDANCE, "Harrell {}", f.harrell);
+    // Better calibrated and sharper than one population curve for all.
+    assert!(
+        f.ibs < f.km_ibs,
+        "IBS {} vs Kaplan-Meier {}",
+        f.ibs,
+        f.km_ibs
+    );
     let _ = f.seconds;
+}
+
+/// The result does not hinge on the seed: the 3-network ensemble beats
+/// BG/NBD for seeds 1 to 5 (about 20 s of CPU; run with `--ignored
+/// --nocapture`).
+#[test]
+#[ignore]
+fn cdnow_seed_robustness() {
+    for seed in 1..=5 {
+        let f = evaluate(&DeepHitConfig {
+            seed,
+            ..cdnow_config()
+        });
+        println!(
+            "seed {seed}: AUC {:.4} C^td {:.4} Harrell {:.4} IBS {:.4} (Kaplan-Meier {:.4}) in {:.1} s",
+            f.auc, f.ctd, f.harrell, f.ibs, f.km_ibs, f.seconds
+        );
+        assert!(f.auc > BGNBD_AUC && f.ctd > BGNBD_CONCORDANCE && f.ibs < f.km_ibs);
+    }
 }
