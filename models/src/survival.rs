@@ -135,21 +135,23 @@ pub struct DeepHitConfig {
     /// (26 weeks, covering the 30/60/90-day churn horizons).
     pub num_bins: usize,
     /// Sizes of the hidden layers (each ReLU + dropout); may be empty
-    /// (a linear softmax model). Default `[64, 64]`.
+    /// (a linear softmax model). Default `[32, 32]`.
     pub hidden: Vec<usize>,
     /// Dropout probability after each hidden layer, in `[0, 1)`. Default 0.1.
     pub dropout: f64,
-    /// Weight `beta >= 0` of the ranking loss. Default 0.5.
+    /// Weight `beta >= 0` of the ranking loss. Default 1. (On the CDNOW
+    /// holdout, sigma 1 kept the discrimination of sigma 0.1 with a better
+    /// integrated Brier score.)
     pub ranking_weight: f64,
-    /// Scale `sigma > 0` of the ranking loss `exp(-diff / sigma)`. Default 0.1.
+    /// Scale `sigma > 0` of the ranking loss `exp(-diff / sigma)`. Default 1.
     pub ranking_sigma: f64,
-    /// Adam learning rate, `> 0`. Default 1e-3.
+    /// Adam learning rate, `> 0`. Default 2e-3.
     pub learning_rate: f64,
     /// Decoupled weight decay (AdamW), `>= 0`. Default 1e-4.
     pub weight_decay: f64,
     /// Mini-batch size, `>= 2`. Default 256.
     pub batch_size: usize,
-    /// Maximum number of epochs, `>= 1`. Default 100.
+    /// Maximum number of epochs, `>= 1`. Default 50.
     pub max_epochs: usize,
     /// Early stopping: stop after this many epochs without a lower
     /// validation loss, `>= 1`. Default 5.
@@ -169,7 +171,7 @@ pub struct DeepHitConfig {
     /// Number `M >= 1` of networks trained (member `m` with seed
     /// `seed + m`: its own initialization, validation split, batch order and
     /// dropout); predictions average their bin probabilities, which lowers
-    /// the variance of the estimate. Default 1.
+    /// the variance of the estimate. Default 3.
     #[serde(default = "one")]
     pub ensemble_size: usize,
 }
@@ -183,19 +185,19 @@ impl Default for DeepHitConfig {
         Self {
             bin_width_days: 7.0,
             num_bins: 26,
-            hidden: vec![64, 64],
+            hidden: vec![32, 32],
             dropout: 0.1,
-            ranking_weight: 0.5,
-            ranking_sigma: 0.1,
-            learning_rate: 1e-3,
+            ranking_weight: 1.0,
+            ranking_sigma: 1.0,
+            learning_rate: 2e-3,
             weight_decay: 1e-4,
             batch_size: 256,
-            max_epochs: 100,
+            max_epochs: 50,
             patience: 5,
             validation_fraction: 0.2,
             seed: 42,
             threads: 1,
-            ensemble_size: 1,
+            ensemble_size: 3,
         }
     }
 }
@@ -426,6 +428,9 @@ fn validate_features(features: &[Vec<f64>], n_features: usize) -> Result<(), Sur
     }
     Ok(())
 }
+
+/// Rows per forward pass in [`DeepHit::predict`].
+const PREDICT_CHUNK: usize = 1024;
 
 /// Per-batch targets built on the host.
 struct BatchTargets {
@@ -721,14 +726,21 @@ impl DeepHit {
             return Ok(Vec::new());
         }
         let device = Device::Cpu;
-        let x = standardize(features, &self.means, &self.stds, &device)?;
         let mut sum = vec![vec![0.0f64; self.config.num_bins + 1]; features.len()];
-        for layers in &self.members {
-            let logits = forward(layers, &x, None)?;
-            let p = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
-            for (acc, row) in sum.iter_mut().zip(p) {
-                for (a, v) in acc.iter_mut().zip(row) {
-                    *a += f64::from(v);
+        // Chunks bound the memory and keep each tensor small (see
+        // `RankTargets`).
+        for (rows, acc_rows) in features
+            .chunks(PREDICT_CHUNK)
+            .zip(sum.chunks_mut(PREDICT_CHUNK))
+        {
+            let x = standardize(rows, &self.means, &self.stds, &device)?;
+            for layers in &self.members {
+                let logits = forward(layers, &x, None)?;
+                let p = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
+                for (acc, row) in acc_rows.iter_mut().zip(p) {
+                    for (a, v) in acc.iter_mut().zip(row) {
+                        *a += f64::from(v);
+                    }
                 }
             }
         }
@@ -1163,6 +1175,7 @@ mod tests {
 
     fn small_config(seed: u64) -> DeepHitConfig {
         DeepHitConfig {
+            ensemble_size: 1,
             num_bins: 13,
             hidden: vec![16],
             max_epochs: 15,

@@ -314,3 +314,48 @@ fn cdnow_seed_robustness() {
         assert!(f.auc > BGNBD_AUC && f.ctd > BGNBD_CONCORDANCE && f.ibs < f.km_ibs);
     }
 }
+
+/// Benchmark (run with `cargo test --release -p aima-models --test it
+/// survival_benchmark -- --ignored --nocapture`): training on 20,000
+/// synthetic customers with 45 features, then scoring 100,000.
+#[test]
+#[ignore]
+fn survival_benchmark() {
+    let widen = |x: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
+        x.into_iter()
+            .map(|r| {
+                let mut w = r.clone();
+                w.extend((3..45).map(|k| (k as f64 * r[0] + r[1] * r[2]).sin()));
+                w
+            })
+            .collect()
+    };
+    let (x, d, e, _) = aima_models::survival::synthetic_exponential(20_000, 182.0, 1);
+    let x = widen(x);
+    let config = DeepHitConfig::default();
+    let start = std::time::Instant::now();
+    let (model, report) = DeepHit::fit(
+        &config,
+        SurvivalData {
+            features: &x,
+            durations_days: &d,
+            events: &e,
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let epochs: usize = report.members.iter().map(|m| m.history.len()).sum();
+    let train = start.elapsed().as_secs_f64();
+    let (xs, _, _, _) = aima_models::survival::synthetic_exponential(100_000, 182.0, 2);
+    let xs = widen(xs);
+    let start = std::time::Instant::now();
+    let curves = model.predict(&xs).unwrap();
+    let churn: Vec<[f64; 3]> = curves.iter().map(|c| c.churn_30_60_90()).collect();
+    let predict = start.elapsed().as_secs_f64();
+    println!(
+        "train 20k x 45 ({} members, {epochs} epochs in all): {train:.2} s; \
+         predict + churn 100k: {predict:.2} s ({} rows)",
+        report.members.len(),
+        churn.len()
+    );
+}
