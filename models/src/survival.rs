@@ -1317,6 +1317,53 @@ mod tests {
     }
 
     #[test]
+    fn all_censored_data_trains_and_predicts_no_event() {
+        // Nobody bought within 91 days: no ranking pairs, only censoring
+        // terms; the model must learn a high S(91).
+        let (x, _, _, _) = synthetic_exponential(300, 91.0, 9);
+        let d = vec![91.0; 300];
+        let e = vec![false; 300];
+        let data = SurvivalData {
+            features: &x,
+            durations_days: &d,
+            events: &e,
+        };
+        let config = DeepHitConfig {
+            max_epochs: 100,
+            patience: 100,
+            learning_rate: 1e-2,
+            ..small_config(3)
+        };
+        let (model, report) = DeepHit::fit(&config, data, &mut |_| {}).unwrap();
+        let h = &report.members[0].history;
+        assert!(h[h.len() - 1].validation_loss < h[0].validation_loss);
+        for c in model.predict(&x[..20]).unwrap() {
+            assert!(c.survival_at(91.0) > 0.8, "{}", c.survival_at(91.0));
+        }
+        let short = SurvivalData {
+            features: &x[..3],
+            durations_days: &d[..3],
+            events: &e[..3],
+        };
+        assert!(matches!(
+            DeepHit::fit(&small_config(3), short, &mut |_| {}),
+            Err(SurvivalError::TooFewObservations { needed: 4, got: 3 })
+        ));
+        let bad = SurvivalData {
+            durations_days: &[-1.0; 300],
+            ..data
+        };
+        assert!(matches!(
+            DeepHit::fit(&small_config(3), bad, &mut |_| {}),
+            Err(SurvivalError::InvalidValue {
+                what: "durations_days",
+                row: 0,
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn saved_model_round_trips() {
         let (x, d, e, _) = synthetic_exponential(300, 91.0, 3);
         let config = DeepHitConfig {

@@ -7,7 +7,8 @@
 //! trains on the CDNOW_master customers that are not in the 2,357-customer
 //! sample and is evaluated on the sample: AUC for "no purchase in the
 //! holdout" scored by S(273 days), Antolini's C^td, and the integrated Brier
-//! score over weekly times. BG/NBD scores an AUC of about 0.78 on this task.
+//! score over weekly times, compared with BG/NBD's figures on the same task
+//! (see [`BGNBD_AUC`]) and with the Kaplan-Meier curve as a baseline.
 
 #![allow(clippy::unwrap_used)]
 
