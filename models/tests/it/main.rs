@@ -1,3 +1,5 @@
 //! Integration tests of `aima-models` (some read ../shared/data).
 mod features;
+mod metrics;
 mod rfm;
+mod survival;
