@@ -1,0 +1,113 @@
+//! Buy-till-you-die customer-base models: BG/NBD (Fader, Hardie & Lee 2005)
+//! for repeat-transaction counts and Gamma-Gamma (Fader, Hardie & Lee 2005,
+//! JMR; Fader & Hardie 2013 note) for spend per transaction, both fitted by
+//! maximum likelihood, plus customer lifetime value.
+//!
+//! Time is measured in **weeks** (f64) throughout: a customer's history is
+//! summarised by [`RepeatSummary`] (`x` repeat transactions, the time `t_x`
+//! of the last one and the length `t` of the observation window, both
+//! measured from the customer's first purchase). [`summarize`] builds these
+//! from raw dated transactions with the CDNOW conventions.
+//!
+//! - [`BgNbd::fit`] -> [`BgNbdFit`]: P(alive), conditional and unconditional
+//!   expected transactions, probability of no purchase in a future window.
+//! - [`GammaGamma::fit`] -> [`GammaGammaFit`]: conditional expected average
+//!   transaction value.
+//! - [`customer_lifetime_value`]: discounted monthly CLV combining both.
+//! - [`simulate_bgnbd`] / [`simulate_gamma_gamma`]: seeded synthetic data
+//!   drawn from the models (for tests and benchmarks).
+//!
+//! Reproduces the published CDNOW estimates (tests in `tests/it/clv.rs`).
+
+mod bgnbd;
+mod gamma_gamma;
+mod optim;
+mod simulate;
+mod special;
+mod summary;
+
+pub use bgnbd::{BgNbd, BgNbdFit, BgNbdParams};
+pub use gamma_gamma::{GammaGamma, GammaGammaFit, WEEKS_PER_MONTH, customer_lifetime_value};
+pub use simulate::{SimulatedCustomer, simulate_bgnbd, simulate_gamma_gamma};
+pub use special::hyp2f1;
+pub use summary::{CustomerHistory, RepeatSummary, Transaction, summarize, validate_summaries};
+
+/// Errors of the CLV models. Every variant names the offending input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClvError {
+    /// A [`RepeatSummary`] field is out of range (`customer` is the index in
+    /// the input slice).
+    #[error("customer {customer}: invalid {field} = {value}: {reason}")]
+    InvalidSummary {
+        /// Index of the customer in the input slice.
+        customer: usize,
+        /// Field name (`t_x`, `t`, `zbar`).
+        field: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A raw transaction is invalid (`index` is its position in the input).
+    #[error("transaction {index} (customer {customer}): {reason}")]
+    InvalidTransaction {
+        /// Index of the transaction in the input slice.
+        index: usize,
+        /// The customer key, formatted with `Display`.
+        customer: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The holdout window ends before the calibration window.
+    #[error("holdout end {holdout_end} is before calibration end {calibration_end}")]
+    InvalidWindow {
+        /// Last day of the calibration period (inclusive).
+        calibration_end: chrono::NaiveDate,
+        /// Last day of the holdout period (inclusive).
+        holdout_end: chrono::NaiveDate,
+    },
+    /// No usable customers to fit on.
+    #[error("{model}: no customers to fit ({reason})")]
+    NoData {
+        /// Model being fitted.
+        model: &'static str,
+        /// Which customers were needed.
+        reason: &'static str,
+    },
+    /// A model parameter is out of range (must be finite and > 0).
+    #[error("parameter {name} = {value} is invalid: {reason}")]
+    InvalidParameter {
+        /// Parameter name.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The maximum-likelihood optimizer did not converge.
+    #[error(
+        "{model}: maximum likelihood did not converge after {iterations} iterations ({reason})"
+    )]
+    NoConvergence {
+        /// Model being fitted.
+        model: &'static str,
+        /// Optimizer iterations spent.
+        iterations: u64,
+        /// Why it stopped.
+        reason: String,
+    },
+    /// The Gauss hypergeometric series did not converge.
+    #[error("2F1({a}, {b}; {c}; {z}) did not converge within {terms} terms")]
+    Hypergeometric {
+        /// First numerator parameter.
+        a: f64,
+        /// Second numerator parameter.
+        b: f64,
+        /// Denominator parameter.
+        c: f64,
+        /// Argument.
+        z: f64,
+        /// Terms summed before giving up.
+        terms: usize,
+    },
+}
