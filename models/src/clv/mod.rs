@@ -13,8 +13,10 @@
 //!   expected transactions, probability of no purchase in a future window.
 //! - [`GammaGamma::fit`] -> [`GammaGammaFit`]: conditional expected average
 //!   transaction value.
+//! - [`ParetoNbd::fit`] -> [`ParetoNbdFit`]: the Pareto/NBD benchmark model
+//!   (Schmittlein, Morrison & Colombo 1987) with the same predictions.
 //! - [`customer_lifetime_value`]: discounted monthly CLV combining both.
-//! - [`simulate_bgnbd`] / [`simulate_gamma_gamma`]: seeded synthetic data
+//! - [`simulate_bgnbd`], [`simulate_pareto_nbd`], [`simulate_gamma_gamma`]: seeded synthetic data
 //!   drawn from the models (for tests and benchmarks).
 //!
 //! Reproduces the published CDNOW estimates (tests in `tests/it/clv.rs`).
@@ -22,13 +24,15 @@
 mod bgnbd;
 mod gamma_gamma;
 mod optim;
+mod pareto_nbd;
 mod simulate;
 mod special;
 mod summary;
 
 pub use bgnbd::{BgNbd, BgNbdFit, BgNbdParams};
 pub use gamma_gamma::{GammaGamma, GammaGammaFit, WEEKS_PER_MONTH, customer_lifetime_value};
-pub use simulate::{SimulatedCustomer, simulate_bgnbd, simulate_gamma_gamma};
+pub use pareto_nbd::{ParetoNbd, ParetoNbdFit, ParetoNbdParams};
+pub use simulate::{SimulatedCustomer, simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd};
 pub use special::hyp2f1;
 pub use summary::{CustomerHistory, RepeatSummary, Transaction, summarize, validate_summaries};
 

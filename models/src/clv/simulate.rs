@@ -5,7 +5,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution, Exp, Gamma};
 
-use super::{BgNbdParams, ClvError, RepeatSummary};
+use super::{BgNbdParams, ClvError, ParetoNbdParams, RepeatSummary};
 
 fn bad(name: &'static str, value: f64) -> ClvError {
     ClvError::InvalidParameter {
@@ -71,6 +71,71 @@ pub fn simulate_bgnbd(
                 }
                 if rng.random_bool(pd.clamp(0.0, 1.0)) {
                     break;
+                }
+            }
+        }
+        out.push(SimulatedCustomer {
+            summary: RepeatSummary {
+                x,
+                t_x,
+                t,
+                zbar: 0.0,
+            },
+            holdout_transactions: holdout,
+        });
+    }
+    Ok(out)
+}
+
+/// Draws one customer per entry of `windows` (observation length T in weeks)
+/// from Pareto/NBD: λ ~ Gamma(r, rate α), μ ~ Gamma(s, rate β); the
+/// customer's lifetime is Exp(μ) from the first purchase at time 0 and
+/// purchases arrive as a Poisson(λ) process while alive. Holdout purchases
+/// are counted in (T, T + `holdout_weeks`]. Deterministic for a given `seed`.
+///
+/// # Errors
+/// [`ClvError::InvalidParameter`] for a parameter not finite and > 0 or a
+/// window or holdout not finite and ≥ 0 (named `T`).
+pub fn simulate_pareto_nbd(
+    params: &ParetoNbdParams,
+    windows: &[f64],
+    holdout_weeks: f64,
+    seed: u64,
+) -> Result<Vec<SimulatedCustomer>, ClvError> {
+    let p = ParetoNbdParams::new(params.r, params.alpha, params.s, params.beta)?;
+    let rate = Gamma::new(p.r, 1.0 / p.alpha).map_err(|_| bad("r", p.r))?;
+    let death = Gamma::new(p.s, 1.0 / p.beta).map_err(|_| bad("s", p.s))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(windows.len());
+    for &t in windows {
+        if !t.is_finite() || t < 0.0 || !holdout_weeks.is_finite() || holdout_weeks < 0.0 {
+            return Err(ClvError::InvalidParameter {
+                name: "T",
+                value: t,
+                reason: "observation window must be finite and >= 0 weeks",
+            });
+        }
+        let lambda: f64 = rate.sample(&mut rng);
+        let mu: f64 = death.sample(&mut rng);
+        let lifetime: f64 = if mu > 0.0 {
+            Exp::new(mu).map_err(|_| bad("mu", mu))?.sample(&mut rng)
+        } else {
+            f64::INFINITY
+        };
+        let end = lifetime.min(t + holdout_weeks);
+        let (mut x, mut t_x, mut now, mut holdout) = (0_u32, 0.0, 0.0, 0_u32);
+        if lambda > 0.0 {
+            let gap = Exp::new(lambda).map_err(|_| bad("lambda", lambda))?;
+            loop {
+                now += gap.sample(&mut rng);
+                if now > end {
+                    break;
+                }
+                if now > t {
+                    holdout += 1;
+                } else {
+                    x += 1;
+                    t_x = now;
                 }
             }
         }

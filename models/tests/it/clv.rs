@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use aima_models::clv::{
-    BgNbd, BgNbdParams, CustomerHistory, GammaGamma, RepeatSummary, Transaction,
-    customer_lifetime_value, simulate_bgnbd, simulate_gamma_gamma, summarize,
+    BgNbd, BgNbdParams, CustomerHistory, GammaGamma, ParetoNbd, ParetoNbdParams, RepeatSummary,
+    Transaction, customer_lifetime_value, simulate_bgnbd, simulate_gamma_gamma,
+    simulate_pareto_nbd, summarize,
 };
 use chrono::NaiveDate;
 
@@ -289,6 +290,9 @@ fn clv_bgnbd_recovers_simulated_parameters() {
     ] {
         assert!(rel(got, want) < tol, "{name}: {got} vs {want}");
     }
+    // Inside the 99.9% likelihood-ratio region (chi2, 4 df).
+    let lr = 2.0 * (fit.log_likelihood - truth.log_likelihood(&data).unwrap());
+    assert!((0.0..18.47).contains(&lr), "LR {lr}");
     // With the true parameters the model's predictions match the simulated
     // holdout: expected counts, and the share with no holdout purchase.
     let actual: u32 = sim.iter().map(|c| c.holdout_transactions).sum();
@@ -348,6 +352,91 @@ fn clv_gamma_gamma_recovers_simulated_parameters() {
     assert!((0.0..16.27).contains(&lr), "LR {lr}");
 }
 
+#[test]
+fn clv_pareto_nbd_reproduces_published_fit_and_forecast() {
+    let hist = sample_histories();
+    let data: Vec<RepeatSummary> = hist.iter().map(|h| h.summary).collect();
+    let fit = ParetoNbd::fit(&data).unwrap();
+    let p = fit.params;
+    eprintln!("Pareto/NBD {fit:?}");
+    for (name, got, want) in [
+        ("r", p.r, 0.5533),
+        ("alpha", p.alpha, 10.578),
+        ("s", p.s, 0.6062),
+        ("beta", p.beta, 11.668),
+    ] {
+        assert!(rel(got, want) < 1e-3, "{name}: {got} vs {want}");
+    }
+    assert!(
+        (fit.log_likelihood - -9594.97).abs() < 0.05,
+        "LL {}",
+        fit.log_likelihood
+    );
+    // Unconditional cohort forecast as for BG/NBD (weeks 39 and 78 since
+    // 1 Jan 1997): 4,275.4 cumulative, 1,742.6 in the holdout (SOURCE.txt).
+    let start = date(1997, 1, 1);
+    let (mut cum_end, mut cum_cal, mut cond) = (0.0, 0.0, 0.0);
+    for h in &hist {
+        let s = (h.first_purchase - start).num_days() as f64 / 7.0;
+        cum_end += p.expected_transactions(78.0 - s).unwrap();
+        cum_cal += p.expected_transactions(39.0 - s).unwrap();
+        let alive = p.p_alive(&h.summary).unwrap();
+        assert!((0.0..=1.0).contains(&alive));
+        cond += p
+            .conditional_expected_transactions(&h.summary, 39.0)
+            .unwrap();
+    }
+    eprintln!("Pareto/NBD conditional holdout sum {cond:.1} (actual 1882)");
+    assert!((cum_end - 4275.4).abs() < 1.0, "cumulative {cum_end}");
+    assert!(
+        (cum_end - cum_cal - 1742.6).abs() < 1.0,
+        "holdout {}",
+        cum_end - cum_cal
+    );
+    // The conditional expectations under-forecast the actual 1,882 too.
+    assert!(cond > 1500.0 && cond < cum_end - cum_cal, "{cond}");
+}
+
+#[test]
+fn clv_pareto_nbd_recovers_simulated_parameters() {
+    let truth = ParetoNbdParams::new(0.6, 8.0, 0.8, 12.0).unwrap();
+    let windows: Vec<f64> = (0..6_000).map(|i| 20.0 + f64::from(i % 33)).collect();
+    let sim = simulate_pareto_nbd(&truth, &windows, 39.0, 5).unwrap();
+    let data: Vec<RepeatSummary> = sim.iter().map(|c| c.summary).collect();
+    let fit = ParetoNbd::fit(&data).unwrap();
+    eprintln!("recovered {fit:?}");
+    let truth_ll = truth.log_likelihood(&data).unwrap();
+    let lr = 2.0 * (fit.log_likelihood - truth_ll);
+    // Inside the 99.9% likelihood-ratio region (chi2, 4 df).
+    assert!((0.0..18.47).contains(&lr), "LR {lr}");
+    // The true model's conditional expectations match the simulated holdout
+    // (a larger sample, not fitted).
+    let sim = simulate_pareto_nbd(&truth, &windows.repeat(5), 39.0, 6).unwrap();
+    let data: Vec<RepeatSummary> = sim.iter().map(|c| c.summary).collect();
+    let actual: u32 = sim.iter().map(|c| c.holdout_transactions).sum();
+    let predicted: f64 = sim
+        .iter()
+        .map(|c| {
+            truth
+                .conditional_expected_transactions(&c.summary, 39.0)
+                .unwrap()
+        })
+        .sum();
+    assert!(
+        rel(predicted, f64::from(actual)) < 0.03,
+        "{predicted} vs {actual}"
+    );
+    let expected: f64 = data
+        .iter()
+        .map(|s| truth.expected_transactions(s.t).unwrap())
+        .sum();
+    let observed: u32 = data.iter().map(|s| s.x).sum();
+    assert!(
+        rel(expected, f64::from(observed)) < 0.03,
+        "{expected} vs {observed}"
+    );
+}
+
 /// Benchmark (release): `cargo test --release -p aima-models --test it
 /// clv_bench -- --ignored --nocapture`.
 #[test]
@@ -368,4 +457,8 @@ fn clv_bench_bgnbd_fit_cdnow() {
     }
     let per = start.elapsed().as_secs_f64() * 1e3 / f64::from(runs);
     eprintln!("Gamma-Gamma fit on CDNOW sample: {per:.2} ms per fit");
+    let start = std::time::Instant::now();
+    let pnbd = ParetoNbd::fit(&data).unwrap();
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    eprintln!("Pareto/NBD fit on CDNOW sample: {ms:.1} ms ({pnbd:?})");
 }
