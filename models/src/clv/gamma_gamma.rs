@@ -9,7 +9,7 @@
 
 use super::optim::minimize;
 use super::special::ln_gamma;
-use super::{BgNbdParams, ClvError, RepeatSummary, validate_summaries};
+use super::{ClvError, RepeatPurchaseModel, RepeatSummary, validate_summaries};
 
 /// Weeks per month used by [`customer_lifetime_value`]: 365.25 / 12 / 7
 /// ≈ 4.348.
@@ -173,7 +173,8 @@ impl GammaGammaFit {
 ///
 /// CLV = Σ_{m=1..H} (E[Y(m·w)] − E[Y((m−1)·w)]) · E[M | x, zbar] / (1+d)^m,
 ///
-/// where E[Y(t)] is BG/NBD's conditional expected transactions in the next
+/// where E[Y(t)] is the transaction model's (BG/NBD or Pareto/NBD)
+/// conditional expected transactions in the next
 /// t weeks, w = [`WEEKS_PER_MONTH`], E[M | x, zbar] is the Gamma-Gamma
 /// conditional expected value and d the monthly discount rate (e.g. 0.01).
 /// Currency units of `zbar`; 0 for H = 0.
@@ -181,8 +182,8 @@ impl GammaGammaFit {
 /// # Errors
 /// [`ClvError::InvalidParameter`] (`monthly_discount_rate`) when d is not
 /// finite or < 0; errors of the two models' expectations.
-pub fn customer_lifetime_value(
-    bgnbd: &BgNbdParams,
+pub fn customer_lifetime_value<M: RepeatPurchaseModel + ?Sized>(
+    model: &M,
     gamma_gamma: &GammaGammaFit,
     s: &RepeatSummary,
     horizon_months: u32,
@@ -200,7 +201,7 @@ pub fn customer_lifetime_value(
     let mut clv = 0.0;
     let mut prev = 0.0;
     for m in 1..=horizon_months {
-        let cum = bgnbd.conditional_expected_transactions(s, f64::from(m) * WEEKS_PER_MONTH)?;
+        let cum = model.conditional_expected_transactions(s, f64::from(m) * WEEKS_PER_MONTH)?;
         clv += (cum - prev) * value / (1.0 + d).powf(f64::from(m));
         prev = cum;
     }
@@ -212,6 +213,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::clv::BgNbdParams;
 
     fn s(x: u32, zbar: f64) -> RepeatSummary {
         RepeatSummary {

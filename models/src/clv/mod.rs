@@ -36,6 +36,82 @@ pub use simulate::{SimulatedCustomer, simulate_bgnbd, simulate_gamma_gamma, simu
 pub use special::hyp2f1;
 pub use summary::{CustomerHistory, RepeatSummary, Transaction, summarize, validate_summaries};
 
+/// Predictions shared by the repeat-transaction models ([`BgNbdParams`],
+/// [`ParetoNbdParams`]), so evaluation and CLV code can treat them alike.
+/// Times are in weeks; `s` is a customer's calibration history.
+pub trait RepeatPurchaseModel {
+    /// Model name ("BG/NBD", "Pareto/NBD").
+    fn name(&self) -> &'static str;
+    /// P(alive at the end of calibration | history), in [0, 1].
+    ///
+    /// # Errors
+    /// Model-specific numerical errors ([`ClvError::Hypergeometric`]).
+    fn p_alive(&self, s: &RepeatSummary) -> Result<f64, ClvError>;
+    /// Expected transactions in the next `t` weeks given the history (≥ 0).
+    ///
+    /// # Errors
+    /// [`ClvError::InvalidParameter`] for `t` not finite or < 0; numerical
+    /// errors of the model.
+    fn conditional_expected_transactions(&self, s: &RepeatSummary, t: f64)
+    -> Result<f64, ClvError>;
+    /// Expected repeat transactions in the first `t` weeks after a first
+    /// purchase (≥ 0).
+    ///
+    /// # Errors
+    /// As [`RepeatPurchaseModel::conditional_expected_transactions`].
+    fn expected_transactions(&self, t: f64) -> Result<f64, ClvError>;
+    /// Probability of no purchase in the next `t` weeks given the history,
+    /// in [0, 1].
+    ///
+    /// # Errors
+    /// As [`RepeatPurchaseModel::conditional_expected_transactions`].
+    fn prob_no_purchase(&self, s: &RepeatSummary, t: f64) -> Result<f64, ClvError>;
+}
+
+impl RepeatPurchaseModel for BgNbdParams {
+    fn name(&self) -> &'static str {
+        "BG/NBD"
+    }
+    fn p_alive(&self, s: &RepeatSummary) -> Result<f64, ClvError> {
+        Ok(BgNbdParams::p_alive(self, s))
+    }
+    fn conditional_expected_transactions(
+        &self,
+        s: &RepeatSummary,
+        t: f64,
+    ) -> Result<f64, ClvError> {
+        BgNbdParams::conditional_expected_transactions(self, s, t)
+    }
+    fn expected_transactions(&self, t: f64) -> Result<f64, ClvError> {
+        BgNbdParams::expected_transactions(self, t)
+    }
+    fn prob_no_purchase(&self, s: &RepeatSummary, t: f64) -> Result<f64, ClvError> {
+        BgNbdParams::prob_no_purchase(self, s, t)
+    }
+}
+
+impl RepeatPurchaseModel for ParetoNbdParams {
+    fn name(&self) -> &'static str {
+        "Pareto/NBD"
+    }
+    fn p_alive(&self, s: &RepeatSummary) -> Result<f64, ClvError> {
+        ParetoNbdParams::p_alive(self, s)
+    }
+    fn conditional_expected_transactions(
+        &self,
+        s: &RepeatSummary,
+        t: f64,
+    ) -> Result<f64, ClvError> {
+        ParetoNbdParams::conditional_expected_transactions(self, s, t)
+    }
+    fn expected_transactions(&self, t: f64) -> Result<f64, ClvError> {
+        ParetoNbdParams::expected_transactions(self, t)
+    }
+    fn prob_no_purchase(&self, s: &RepeatSummary, t: f64) -> Result<f64, ClvError> {
+        ParetoNbdParams::prob_no_purchase(self, s, t)
+    }
+}
+
 /// Errors of the CLV models. Every variant names the offending input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClvError {

@@ -27,8 +27,14 @@ pub struct ParetoNbdParams {
 /// Maximum-likelihood Pareto/NBD fit.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ParetoNbdFit {
-    /// The fitted parameters.
-    pub params: ParetoNbdParams,
+    /// Gamma shape of the purchase rate λ.
+    pub r: f64,
+    /// Gamma rate of λ (weeks).
+    pub alpha: f64,
+    /// Gamma shape of the dropout rate μ.
+    pub s: f64,
+    /// Gamma rate of μ (weeks).
+    pub beta: f64,
     /// Maximized log-likelihood (natural log, summed over customers).
     pub log_likelihood: f64,
     /// Nelder-Mead iterations spent.
@@ -81,16 +87,26 @@ impl ParetoNbd {
         };
         let m = minimize(objective, &[0.0, lt, 0.0, lt], "Pareto/NBD")?;
         Ok(ParetoNbdFit {
-            params: ParetoNbdParams {
-                r: m.theta[0].exp(),
-                alpha: m.theta[1].exp(),
-                s: m.theta[2].exp(),
-                beta: m.theta[3].exp(),
-            },
+            r: m.theta[0].exp(),
+            alpha: m.theta[1].exp(),
+            s: m.theta[2].exp(),
+            beta: m.theta[3].exp(),
             log_likelihood: -m.value,
             iterations: m.iterations,
             customers: data.len(),
         })
+    }
+}
+
+impl ParetoNbdFit {
+    /// The fitted parameters (all predictions live on [`ParetoNbdParams`]).
+    pub fn params(&self) -> ParetoNbdParams {
+        ParetoNbdParams {
+            r: self.r,
+            alpha: self.alpha,
+            s: self.s,
+            beta: self.beta,
+        }
     }
 }
 
@@ -198,6 +214,46 @@ impl ParetoNbdParams {
         Ok(head * self.p_alive(d)?)
     }
 
+    /// Probability of no purchase in the next `t` weeks given the history.
+    ///
+    /// Given alive at T, the posterior is λ ~ Gamma(r+x, α+T) and
+    /// μ ~ Gamma(s, β+T), independent (the alive term of the likelihood is
+    /// λ^x e^(−λT) e^(−μT)), and "no purchase in (T, T+t]" is the event whose
+    /// probability the likelihood of a new customer with x = 0 over a window
+    /// t gives. Hence
+    ///
+    /// P(no purchase in t) = 1 − P(alive) + P(alive) · L(x=0, t_x=0, T=t;
+    /// r+x, α+T, s, β+T).
+    ///
+    /// In [0, 1], 1 at t = 0.
+    ///
+    /// # Errors
+    /// [`ClvError::InvalidParameter`] when `t` is not finite or < 0;
+    /// [`ClvError::Hypergeometric`] when 2F1 does not converge.
+    pub fn prob_no_purchase(&self, d: &RepeatSummary, t: f64) -> Result<f64, ClvError> {
+        check_horizon(t)?;
+        let alive = self.p_alive(d)?;
+        if t == 0.0 {
+            return Ok(1.0);
+        }
+        let x = f64::from(d.x);
+        let posterior = ParetoNbdParams {
+            r: self.r + x,
+            alpha: self.alpha + d.t,
+            s: self.s,
+            beta: self.beta + d.t,
+        };
+        let quiet = posterior
+            .ln_likelihood_one(&RepeatSummary {
+                x: 0,
+                t_x: 0.0,
+                t,
+                zbar: 0.0,
+            })?
+            .exp();
+        Ok((1.0 - alive + alive * quiet).clamp(0.0, 1.0))
+    }
+
     /// Expected repeat transactions in the first `t` weeks after the first
     /// purchase: E[X(t)] = rβ/(α(s−1)) · [1 − (β/(β+t))^(s−1)].
     ///
@@ -268,6 +324,23 @@ mod tests {
         let want = phi + q.s / rs * (1.0 - phi);
         let got = q.log_likelihood(&[h(0, 0.0, t)]).unwrap();
         assert!((got - want.ln()).abs() < 1e-12, "{got} vs {}", want.ln());
+    }
+
+    #[test]
+    fn prob_no_purchase_properties() {
+        let d = h(2, 10.0, 39.0);
+        assert_eq!(P.prob_no_purchase(&d, 0.0).unwrap(), 1.0);
+        let floor = 1.0 - P.p_alive(&d).unwrap();
+        let mut prev = 1.0;
+        for k in 1..=10 {
+            let p = P.prob_no_purchase(&d, f64::from(k) * 8.0).unwrap();
+            assert!(p < prev && p >= floor, "{p} {prev} {floor}");
+            prev = p;
+        }
+        // A brand-new customer: the x = 0 likelihood itself.
+        let fresh = h(0, 0.0, 0.0);
+        let want = P.log_likelihood(&[h(0, 0.0, 30.0)]).unwrap().exp();
+        assert!((P.prob_no_purchase(&fresh, 30.0).unwrap() - want).abs() < 1e-12);
     }
 
     #[test]
