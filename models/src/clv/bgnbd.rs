@@ -134,14 +134,37 @@ impl Compressed {
 impl BgNbd {
     /// Fits BG/NBD by maximum likelihood (Nelder-Mead on ln r, ln α, ln a,
     /// ln b, restarted until stable; starting point r = a = b = 1, α = mean
-    /// `t`).
+    /// `t`). Same as [`BgNbd::fit_penalized`] with penalty 0.
     ///
     /// # Errors
+    /// As [`BgNbd::fit_penalized`]. Small samples (tens of customers) often
+    /// have no interior maximum (a, b → ∞ or → 0) and fail with
+    /// [`ClvError::NoConvergence`]; use a small penalty for them.
+    pub fn fit(data: &[RepeatSummary]) -> Result<BgNbdFit, ClvError> {
+        Self::fit_penalized(data, 0.0)
+    }
+
+    /// Fits BG/NBD by penalized maximum likelihood: minimizes
+    /// −LL/n + `penalty` · Σ (ln θ)² over θ = (r, α, a, b), n customers — a
+    /// ridge on the log-parameters that pulls them toward 1 and keeps the
+    /// optimum finite on small or degenerate samples. `penalty` = 0 is plain
+    /// maximum likelihood; 0.001–0.1 are typical regularizing values. The
+    /// reported `log_likelihood` is the unpenalized LL at the optimum.
+    ///
+    /// # Errors
+    /// [`ClvError::InvalidParameter`] when `penalty` is not finite or < 0;
     /// [`ClvError::InvalidSummary`] naming the first invalid customer;
     /// [`ClvError::NoData`] when `data` is empty or nobody has a repeat
     /// transaction (the likelihood then has no interior maximum);
     /// [`ClvError::NoConvergence`] when the optimizer does not converge.
-    pub fn fit(data: &[RepeatSummary]) -> Result<BgNbdFit, ClvError> {
+    pub fn fit_penalized(data: &[RepeatSummary], penalty: f64) -> Result<BgNbdFit, ClvError> {
+        if !penalty.is_finite() || penalty < 0.0 {
+            return Err(ClvError::InvalidParameter {
+                name: "penalty",
+                value: penalty,
+                reason: "must be finite and >= 0",
+            });
+        }
         validate_summaries(data)?;
         if data.is_empty() {
             return Err(ClvError::NoData {
@@ -156,24 +179,29 @@ impl BgNbd {
             });
         }
         let rows = Compressed::new(data);
-        let mean_t = data.iter().map(|s| s.t).sum::<f64>() / data.len() as f64;
+        let n = data.len() as f64;
+        let mean_t = data.iter().map(|s| s.t).sum::<f64>() / n;
         let theta0 = [0.0, mean_t.max(1.0).ln(), 0.0, 0.0];
+        let params = |th: &[f64]| BgNbdParams {
+            r: th[0].exp(),
+            alpha: th[1].exp(),
+            a: th[2].exp(),
+            b: th[3].exp(),
+        };
+        // Scaled by 1/n only when penalized, so plain ML keeps its tolerances.
+        let scale = if penalty > 0.0 { 1.0 / n } else { 1.0 };
         let objective = |th: &[f64]| {
-            let p = BgNbdParams {
-                r: th[0].exp(),
-                alpha: th[1].exp(),
-                a: th[2].exp(),
-                b: th[3].exp(),
-            };
-            -rows.log_likelihood(&p)
+            -rows.log_likelihood(&params(th)) * scale
+                + penalty * th.iter().map(|t| t * t).sum::<f64>()
         };
         let m = minimize(objective, &theta0, "BG/NBD")?;
+        let fitted = params(&m.theta);
         Ok(BgNbdFit {
-            r: m.theta[0].exp(),
-            alpha: m.theta[1].exp(),
-            a: m.theta[2].exp(),
-            b: m.theta[3].exp(),
-            log_likelihood: -m.value,
+            r: fitted.r,
+            alpha: fitted.alpha,
+            a: fitted.a,
+            b: fitted.b,
+            log_likelihood: rows.log_likelihood(&fitted),
             iterations: m.iterations,
             customers: data.len(),
         })
@@ -499,6 +527,33 @@ mod tests {
             BgNbdParams::new(1.0, f64::NAN, 1.0, 1.0),
             Err(ClvError::InvalidParameter { name: "alpha", .. })
         ));
+    }
+
+    #[test]
+    fn penalty_keeps_small_samples_finite() {
+        // Three customers: the plain likelihood has no interior maximum or a
+        // far-away one; a ridge gives finite, moderate estimates, and a
+        // stronger ridge pulls harder toward 1.
+        let data = [s(0, 0.0, 30.0), s(2, 20.0, 30.0), s(5, 28.0, 30.0)];
+        let weak = BgNbd::fit_penalized(&data, 0.01).unwrap();
+        let strong = BgNbd::fit_penalized(&data, 1.0).unwrap();
+        for f in [&weak, &strong] {
+            assert!(
+                [f.r, f.alpha, f.a, f.b]
+                    .iter()
+                    .all(|v| v.is_finite() && *v > 0.0)
+            );
+            assert!(f.log_likelihood < 0.0);
+        }
+        let dist = |f: &BgNbdFit| {
+            [f.r, f.alpha, f.a, f.b]
+                .iter()
+                .map(|v| v.ln().powi(2))
+                .sum::<f64>()
+        };
+        assert!(dist(&strong) < dist(&weak));
+        assert!(weak.log_likelihood > strong.log_likelihood);
+        assert!(BgNbd::fit_penalized(&data, -1.0).is_err());
     }
 
     #[test]

@@ -8,8 +8,14 @@
 //! weeks.
 
 use super::optim::minimize;
-use super::special::{hyp2f1, ln_gamma};
+use super::special::{hyp2f1_capped, ln_gamma};
 use super::{ClvError, RepeatSummary, validate_summaries};
+
+/// Most 2F1 series terms per evaluation of A₀: enough for
+/// |α−β| / (max(α, β) + t_x) up to about 0.998; beyond that the likelihood
+/// and P(alive) report [`ClvError::Hypergeometric`] (and the fit treats the
+/// point as infeasible) instead of summing for seconds.
+const MAX_TERMS: usize = 20_000;
 
 /// Pareto/NBD parameters, all finite and > 0.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -142,7 +148,8 @@ impl ParetoNbdParams {
         };
         let diff = (self.alpha - self.beta).abs();
         let ln_f = |u: f64| -> Result<f64, ClvError> {
-            Ok(hyp2f1(rsx, k, rsx + 1.0, diff / (m + u))?.ln() - rsx * (m + u).ln())
+            let z = diff / (m + u);
+            Ok(hyp2f1_capped(rsx, k, rsx + 1.0, z, MAX_TERMS)?.ln() - rsx * (m + u).ln())
         };
         let (f1, f2) = (ln_f(d.t_x)?, ln_f(d.t)?);
         Ok(if f2 >= f1 {

@@ -32,6 +32,17 @@ const REL_TOL: f64 = 1e-15;
 /// finite, c is a non-positive integer, or the series has not converged
 /// within 5,000,000 terms (z extremely close to 1).
 pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<f64, ClvError> {
+    hyp2f1_capped(a, b, c, z, MAX_TERMS)
+}
+
+/// [`hyp2f1`] summing at most `max_terms` terms.
+pub(crate) fn hyp2f1_capped(
+    a: f64,
+    b: f64,
+    c: f64,
+    z: f64,
+    max_terms: usize,
+) -> Result<f64, ClvError> {
     let fail = |terms| ClvError::Hypergeometric { a, b, c, z, terms };
     let finite = a.is_finite() && b.is_finite() && c.is_finite() && z.is_finite();
     if !finite || !(0.0..1.0).contains(&z) || (c <= 0.0 && c.fract() == 0.0) {
@@ -42,7 +53,7 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<f64, ClvError> {
     }
     let mut term = 1.0_f64;
     let mut sum = 1.0_f64;
-    for n in 0..MAX_TERMS {
+    for n in 0..max_terms {
         let nf = n as f64;
         let ratio = (a + nf) * (b + nf) / ((c + nf) * (nf + 1.0)) * z;
         term *= ratio;
@@ -62,7 +73,7 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<f64, ClvError> {
             return Err(fail(n + 1));
         }
     }
-    Err(fail(MAX_TERMS))
+    Err(fail(max_terms))
 }
 
 #[cfg(test)]
