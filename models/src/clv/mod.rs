@@ -15,6 +15,8 @@
 //!   transaction value.
 //! - [`ParetoNbd::fit`] -> [`ParetoNbdFit`]: the Pareto/NBD benchmark model
 //!   (Schmittlein, Morrison & Colombo 1987) with the same predictions.
+//! - [`cohort_expected_transactions`]: the aggregate tracking forecast of a
+//!   cohort with staggered first purchases.
 //! - [`customer_lifetime_value`]: discounted monthly CLV combining both.
 //! - [`simulate_bgnbd`], [`simulate_pareto_nbd`], [`simulate_gamma_gamma`]: seeded synthetic data
 //!   drawn from the models (for tests and benchmarks).
@@ -28,6 +30,7 @@ mod pareto_nbd;
 mod simulate;
 mod special;
 mod summary;
+mod tracking;
 
 pub use bgnbd::{BgNbd, BgNbdFit, BgNbdParams};
 pub use gamma_gamma::{GammaGamma, GammaGammaFit, WEEKS_PER_MONTH, customer_lifetime_value};
@@ -35,6 +38,7 @@ pub use pareto_nbd::{ParetoNbd, ParetoNbdFit, ParetoNbdParams};
 pub use simulate::{SimulatedCustomer, simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd};
 pub use special::hyp2f1;
 pub use summary::{CustomerHistory, RepeatSummary, Transaction, summarize, validate_summaries};
+pub use tracking::cohort_expected_transactions;
 
 /// Predictions shared by the repeat-transaction models ([`BgNbdParams`],
 /// [`ParetoNbdParams`]), so evaluation and CLV code can treat them alike.

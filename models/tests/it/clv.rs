@@ -6,8 +6,8 @@
 
 use aima_models::clv::{
     BgNbd, BgNbdParams, CustomerHistory, GammaGamma, ParetoNbd, ParetoNbdParams, RepeatSummary,
-    Transaction, customer_lifetime_value, simulate_bgnbd, simulate_gamma_gamma,
-    simulate_pareto_nbd, summarize,
+    Transaction, cohort_expected_transactions, customer_lifetime_value, simulate_bgnbd,
+    simulate_gamma_gamma, simulate_pareto_nbd, summarize,
 };
 use chrono::NaiveDate;
 
@@ -144,12 +144,12 @@ fn clv_bgnbd_holdout_forecasts_match_fhl_2005() {
     // clock starts at their first purchase, s weeks after 1 Jan 1997.
     let cal_end = 39.0;
     let hold_end = 78.0;
-    let (mut cum_end, mut cum_cal) = (0.0, 0.0);
-    for h in &hist {
-        let s = (h.first_purchase - start).num_days() as f64 / 7.0;
-        cum_end += fit.expected_transactions(hold_end - s).unwrap();
-        cum_cal += fit.expected_transactions(cal_end - s).unwrap();
-    }
+    let offsets: Vec<f64> = hist
+        .iter()
+        .map(|h| (h.first_purchase - start).num_days() as f64 / 7.0)
+        .collect();
+    let cum_end = cohort_expected_transactions(&fit.params(), &offsets, 0.0, hold_end).unwrap();
+    let cum_cal = cohort_expected_transactions(&fit.params(), &offsets, 0.0, cal_end).unwrap();
     // FHL 2005 tracking plot / SOURCE.txt: 4,165.7 at week 78, holdout 1,664.
     assert!((cum_end - 4165.7).abs() < 1.0, "cumulative {cum_end}");
     assert!(
@@ -375,11 +375,14 @@ fn clv_pareto_nbd_reproduces_published_fit_and_forecast() {
     // Unconditional cohort forecast as for BG/NBD (weeks 39 and 78 since
     // 1 Jan 1997): 4,275.4 cumulative, 1,742.6 in the holdout (SOURCE.txt).
     let start = date(1997, 1, 1);
-    let (mut cum_end, mut cum_cal, mut cond) = (0.0, 0.0, 0.0);
+    let offsets: Vec<f64> = hist
+        .iter()
+        .map(|h| (h.first_purchase - start).num_days() as f64 / 7.0)
+        .collect();
+    let cum_end = cohort_expected_transactions(&p, &offsets, 0.0, 78.0).unwrap();
+    let cum_cal = cohort_expected_transactions(&p, &offsets, 0.0, 39.0).unwrap();
+    let mut cond = 0.0;
     for h in &hist {
-        let s = (h.first_purchase - start).num_days() as f64 / 7.0;
-        cum_end += p.expected_transactions(78.0 - s).unwrap();
-        cum_cal += p.expected_transactions(39.0 - s).unwrap();
         let alive = p.p_alive(&h.summary).unwrap();
         assert!((0.0..=1.0).contains(&alive));
         cond += p
