@@ -135,7 +135,7 @@ impl GammaGamma {
 }
 
 impl GammaGammaFit {
-    /// Population mean transaction value E[M] = pγ/(q−1); `None` when q ≤ 1
+    /// Population mean transaction value E\[M\] = pγ/(q−1); `None` when q ≤ 1
     /// (infinite mean).
     pub fn mean_value(&self) -> Option<f64> {
         (self.q > 1.0).then(|| self.p * self.gamma / (self.q - 1.0))
