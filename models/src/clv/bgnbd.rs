@@ -120,8 +120,7 @@ impl Compressed {
             let t1 = -rx * ln_at[ti];
             let row = if x > 0 {
                 let t2 = k - rx * (alpha + t_x).ln();
-                let m = t1.max(t2);
-                m + ((t1 - m).exp() + (t2 - m).exp()).ln()
+                t1.max(t2) + (-(t1 - t2).abs()).exp().ln_1p()
             } else {
                 t1
             };

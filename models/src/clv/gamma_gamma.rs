@@ -88,11 +88,28 @@ impl GammaGamma {
             });
         }
         let mean = rows.iter().map(|r| r.1).sum::<f64>() / rows.len() as f64;
+        // Terms that depend on x only are computed once per distinct x.
+        let mut xs: Vec<u64> = rows.iter().map(|r| r.0.to_bits()).collect();
+        xs.sort_unstable();
+        xs.dedup();
+        let xs: Vec<f64> = xs.into_iter().map(f64::from_bits).collect();
+        let prepared: Vec<(usize, f64, f64, f64)> = rows
+            .iter()
+            .map(|&(x, z)| (xs.partition_point(|&v| v < x), x, z, z.ln()))
+            .collect();
         let objective = |th: &[f64]| {
             let (p, q, g) = (th[0].exp(), th[1].exp(), th[2].exp());
-            -rows
+            let base = q * g.ln() - ln_gamma(q);
+            let per_x: Vec<f64> = xs
                 .iter()
-                .map(|&(x, z)| ln_density(p, q, g, x, z))
+                .map(|&x| base + ln_gamma(p * x + q) - ln_gamma(p * x) + p * x * x.ln())
+                .collect();
+            -prepared
+                .iter()
+                .map(|&(xi, x, z, ln_z)| {
+                    let px = p * x;
+                    per_x[xi] + (px - 1.0) * ln_z - (px + q) * (g + x * z).ln()
+                })
                 .sum::<f64>()
         };
         let m = minimize(objective, &[0.0, 0.0, mean.ln()], "Gamma-Gamma")?;

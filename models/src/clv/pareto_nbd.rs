@@ -73,6 +73,18 @@ impl ParetoNbd {
         }
         let mean_t = data.iter().map(|s| s.t).sum::<f64>() / data.len() as f64;
         let lt = mean_t.max(1.0).ln();
+        // Identical (x, t_x, t) histories share one likelihood evaluation.
+        let mut sorted: Vec<&RepeatSummary> = data.iter().collect();
+        sorted.sort_unstable_by_key(|d| (d.x, d.t.to_bits(), d.t_x.to_bits()));
+        let mut rows: Vec<(RepeatSummary, f64)> = Vec::new();
+        for d in sorted {
+            match rows.last_mut() {
+                Some((last, w)) if last.x == d.x && last.t == d.t && last.t_x == d.t_x => {
+                    *w += 1.0;
+                }
+                _ => rows.push((*d, 1.0)),
+            }
+        }
         let objective = |th: &[f64]| {
             let p = ParetoNbdParams {
                 r: th[0].exp(),
@@ -83,9 +95,9 @@ impl ParetoNbd {
             // Non-finite (including a 2F1 failure far from the optimum)
             // becomes +∞ in the optimizer.
             let mut ll = 0.0;
-            for d in data {
+            for (d, w) in &rows {
                 match p.ln_likelihood_one(d) {
-                    Ok(v) => ll += v,
+                    Ok(v) => ll += w * v,
                     Err(_) => return f64::INFINITY,
                 }
             }
