@@ -15,11 +15,16 @@
 //!   transaction value.
 //! - [`ParetoNbd::fit`] -> [`ParetoNbdFit`]: the Pareto/NBD benchmark model
 //!   (Schmittlein, Morrison & Colombo 1987) with the same predictions.
+//! - [`RepeatPurchaseModel`]: the predictions BG/NBD and Pareto/NBD share,
+//!   so evaluation code and [`customer_lifetime_value`] take either.
 //! - [`cohort_expected_transactions`]: the aggregate tracking forecast of a
 //!   cohort with staggered first purchases.
 //! - [`customer_lifetime_value`]: discounted monthly CLV combining both.
-//! - [`simulate_bgnbd`], [`simulate_pareto_nbd`], [`simulate_gamma_gamma`]: seeded synthetic data
-//!   drawn from the models (for tests and benchmarks).
+//! - [`simulate_bgnbd`], [`simulate_pareto_nbd`], [`simulate_gamma_gamma`]:
+//!   seeded synthetic data drawn from the models (tests and benchmarks).
+//!
+//! Fitting is Nelder-Mead (argmin) on the log-parameters with restarts;
+//! ln Γ comes from `libm`; 2F1 is a checked power series ([`hyp2f1`]).
 //!
 //! Reproduces the published CDNOW estimates (tests in `tests/it/clv.rs`).
 
