@@ -151,6 +151,42 @@ impl GammaGamma {
     }
 }
 
+/// Pearson correlation between the number of repeat transactions `x` and
+/// their mean value `zbar` over the customers with x > 0 — the check of the
+/// Gamma-Gamma assumption that spend is independent of the transaction
+/// process (it should be near 0; Fader & Hardie report 0.11 on CDNOW).
+/// In [−1, 1].
+///
+/// # Errors
+/// [`ClvError::InvalidSummary`] as in [`GammaGamma::fit`];
+/// [`ClvError::NoData`] with fewer than two such customers or no variation
+/// in x or zbar.
+pub fn frequency_value_correlation(data: &[RepeatSummary]) -> Result<f64, ClvError> {
+    let rows = spenders(data)?;
+    let n = rows.len() as f64;
+    let none = ClvError::NoData {
+        model: "Gamma-Gamma",
+        reason: "correlation needs two or more spenders with varying x and zbar",
+    };
+    if rows.len() < 2 {
+        return Err(none);
+    }
+    let (mx, mz) = (
+        rows.iter().map(|r| r.0).sum::<f64>() / n,
+        rows.iter().map(|r| r.1).sum::<f64>() / n,
+    );
+    let (mut sxz, mut sxx, mut szz) = (0.0, 0.0, 0.0);
+    for &(x, z) in &rows {
+        sxz += (x - mx) * (z - mz);
+        sxx += (x - mx) * (x - mx);
+        szz += (z - mz) * (z - mz);
+    }
+    if sxx == 0.0 || szz == 0.0 {
+        return Err(none);
+    }
+    Ok((sxz / (sxx * szz).sqrt()).clamp(-1.0, 1.0))
+}
+
 impl GammaGammaFit {
     /// Population mean transaction value E\[M\] = pγ/(q−1); `None` when q ≤ 1
     /// (infinite mean).
@@ -290,6 +326,18 @@ mod tests {
         let m = GG.conditional_expected_value(&h).unwrap();
         assert!((undiscounted - e * m).abs() < 1e-9 * undiscounted);
         assert!(customer_lifetime_value(&bg, &GG, &h, 12, -0.5).is_err());
+    }
+
+    #[test]
+    fn correlation_by_hand() {
+        // zbar = 10·x on the spenders: correlation 1; x = 0 rows are ignored.
+        let data = [s(1, 10.0), s(2, 20.0), s(0, 0.0), s(4, 40.0)];
+        assert!((frequency_value_correlation(&data).unwrap() - 1.0).abs() < 1e-12);
+        // (1,3), (2,1), (3,2): r = -0.5.
+        let data = [s(1, 3.0), s(2, 1.0), s(3, 2.0)];
+        assert!((frequency_value_correlation(&data).unwrap() + 0.5).abs() < 1e-12);
+        assert!(frequency_value_correlation(&[s(1, 3.0)]).is_err());
+        assert!(frequency_value_correlation(&[s(1, 3.0), s(1, 5.0)]).is_err());
     }
 
     #[test]

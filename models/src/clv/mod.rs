@@ -38,7 +38,10 @@ mod summary;
 mod tracking;
 
 pub use bgnbd::{BgNbd, BgNbdFit, BgNbdParams};
-pub use gamma_gamma::{GammaGamma, GammaGammaFit, WEEKS_PER_MONTH, customer_lifetime_value};
+pub use gamma_gamma::{
+    GammaGamma, GammaGammaFit, WEEKS_PER_MONTH, customer_lifetime_value,
+    frequency_value_correlation,
+};
 pub use pareto_nbd::{ParetoNbd, ParetoNbdFit, ParetoNbdParams};
 pub use simulate::{SimulatedCustomer, simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd};
 pub use special::hyp2f1;

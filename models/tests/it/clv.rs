@@ -6,8 +6,9 @@
 
 use aima_models::clv::{
     BgNbd, BgNbdParams, CustomerHistory, GammaGamma, ParetoNbd, ParetoNbdParams, RepeatSummary,
-    Transaction, cohort_expected_transactions, customer_lifetime_value, simulate_bgnbd,
-    simulate_gamma_gamma, simulate_pareto_nbd, summarize,
+    Transaction, cohort_expected_transactions, customer_lifetime_value,
+    frequency_value_correlation, simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd,
+    summarize,
 };
 use chrono::NaiveDate;
 
@@ -249,6 +250,10 @@ fn clv_gamma_gamma_reproduces_published_fit() {
         }
         let mean = fit.mean_value().unwrap();
         assert!((mean - 35.17).abs() < 0.05, "{source} E[M] {mean}");
+        // The independence check: corr(x, zbar) = 0.11 (Fader & Hardie).
+        let corr = frequency_value_correlation(&data).unwrap();
+        eprintln!("{source}: corr(x, zbar) = {corr:.4}");
+        assert!((corr - 0.11).abs() < 0.01, "{source}: {corr}");
         let ll = GammaGamma::log_likelihood(6.25, 3.74, 15.44, &data).unwrap();
         assert!(ll <= fit.log_likelihood + 1e-9);
     }
