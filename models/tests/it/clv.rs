@@ -88,6 +88,7 @@ fn clv_bgnbd_reproduces_published_fit_from_summary_file() {
     let data = summary_file();
     assert_eq!(data.len(), 2357);
     let fit = BgNbd::fit(&data).unwrap();
+    eprintln!("summary file: {fit:?}");
     assert_cdnow_bgnbd(&fit);
     assert_eq!(fit.customers, 2357);
     // The published parameters give the published log-likelihood.
@@ -152,6 +153,10 @@ fn clv_bgnbd_holdout_forecasts_match_fhl_2005() {
     let cum_end = cohort_expected_transactions(&fit.params(), &offsets, 0.0, hold_end).unwrap();
     let cum_cal = cohort_expected_transactions(&fit.params(), &offsets, 0.0, cal_end).unwrap();
     // FHL 2005 tracking plot / SOURCE.txt: 4,165.7 at week 78, holdout 1,664.
+    eprintln!(
+        "BG/NBD cohort forecast: cumulative {cum_end:.1}, holdout {:.1}",
+        cum_end - cum_cal
+    );
     assert!((cum_end - 4165.7).abs() < 1.0, "cumulative {cum_end}");
     assert!(
         (cum_end - cum_cal - 1664.0).abs() < 1.0,
@@ -236,6 +241,7 @@ fn clv_gamma_gamma_reproduces_published_fit() {
         ),
     ] {
         let fit = GammaGamma::fit(&data).unwrap();
+        eprintln!("{source}: {fit:?}");
         assert_eq!(fit.customers, 946);
         for (name, got, scipy, published) in [
             ("p", fit.p, 6.249, 6.25),
