@@ -1,4 +1,5 @@
 //! Integration tests of `aima-models` (some read ../shared/data).
+mod clv;
 mod features;
 mod metrics;
 mod rfm;
