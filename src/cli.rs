@@ -67,11 +67,30 @@ pub enum Command {
     /// Ask the planner (M7) a question; it answers from the data through the
     /// tools, streaming its plan, tool calls and answer.
     Ask(AskArgs),
+    /// Evaluate the models on real reference data (no database needed).
+    Evaluate {
+        /// Which evaluation.
+        #[command(subcommand)]
+        command: EvaluateCommand,
+    },
     /// Benchmarks that print ratios against baselines measured in the same run.
     Bench {
         /// Which benchmark.
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+/// `aima evaluate` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EvaluateCommand {
+    /// The CDNOW holdout (calibration weeks 1-39, holdout 40-78): BG/NBD,
+    /// Pareto/NBD, Gamma-Gamma and the survival network side by side, and
+    /// which model is served.
+    Clv {
+        /// Output: a table for people, or JSON with stable keys.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 

@@ -21,6 +21,7 @@ macro_rules! out {
 
 mod bench;
 mod cli;
+mod evaluate;
 mod render;
 
 use std::io::IsTerminal;
@@ -33,7 +34,10 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use cli::{AskFormat, BenchCommand, Cli, Command, Format, OrgsCommand, ToolsCommand, ToolsFormat};
+use cli::{
+    AskFormat, BenchCommand, Cli, Command, EvaluateCommand, Format, OrgsCommand, ToolsCommand,
+    ToolsFormat,
+};
 
 // mimalloc: the import pipeline allocates many short strings on one thread
 // and frees them on SQLite's worker thread, where glibc's allocator spends a
@@ -136,6 +140,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Ask(args) => ask(&config, args).await,
         Command::Import(args) => import(&config, args).await,
         Command::Demo { org, seed } => demo(&config, &org, seed).await,
+        Command::Evaluate {
+            command: EvaluateCommand::Clv { format },
+        } => evaluate::clv(format),
         Command::Bench {
             command: BenchCommand::Import(args),
         } => bench::import::run(&config, args).await,

@@ -54,6 +54,10 @@ use serde_json::json;
 /// The gzip-compressed CDNOW master file, embedded at compile time.
 static CDNOW_GZ: &[u8] = include_bytes!("../demo/cdnow_master.txt.gz");
 
+/// Master ids of the 2,357 customers of the CDNOW sample (Fader & Hardie's
+/// 1/10 systematic sample behind the published BG/NBD estimates), one per line.
+static CDNOW_SAMPLE_IDS: &str = include_str!("../demo/cdnow_sample_ids.txt");
+
 /// The seed `aima demo` uses unless told otherwise.
 pub const DEMO_SEED: u64 = 19_970_101;
 
@@ -209,6 +213,58 @@ pub fn load(seed: u64) -> Result<DemoData, DemoError> {
     let text = decompress(CDNOW_GZ)?;
     let txns = parse_transactions(&text)?;
     Ok(build(seed, txns))
+}
+
+/// One real CDNOW transaction, as in the source.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CdnowPurchase {
+    /// The customer's master id.
+    pub customer_id: u32,
+    /// The day of the purchase.
+    pub date: NaiveDate,
+    /// CDs bought (>= 1).
+    pub cds: u32,
+    /// Dollars paid (>= 0).
+    pub dollars: f64,
+}
+
+/// The embedded CDNOW transactions without any enrichment: the reference
+/// data of `aima evaluate clv`.
+///
+/// # Errors
+/// [`DemoError`] when the embedded file cannot be decompressed or parsed.
+pub fn cdnow_purchases() -> Result<Vec<CdnowPurchase>, DemoError> {
+    let text = decompress(CDNOW_GZ)?;
+    Ok(parse_transactions(&text)?
+        .into_iter()
+        .map(|t| CdnowPurchase {
+            customer_id: t.customer_id,
+            date: t.date,
+            cds: t.cds,
+            dollars: t.cents as f64 / 100.0,
+        })
+        .collect())
+}
+
+/// The master ids of the 2,357-customer CDNOW sample (see
+/// `ingest/demo/README.md`).
+///
+/// # Errors
+/// [`DemoError::Field`] naming the line of an id that is not a number.
+pub fn cdnow_sample_ids() -> Result<HashSet<u32>, DemoError> {
+    CDNOW_SAMPLE_IDS
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            l.trim().parse().map_err(|_| DemoError::Field {
+                line: i + 1,
+                field: "customer_id",
+                value: l.to_owned(),
+                reason: "not a whole number",
+            })
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -1358,5 +1414,21 @@ mod tests {
         ));
         assert_eq!(parse_cents("0.5"), Some(50));
         assert_eq!(parse_cents("12"), Some(1200));
+    }
+
+    #[test]
+    fn cdnow_reference_data_is_whole() {
+        let purchases = cdnow_purchases().expect("purchases");
+        assert_eq!(purchases.len(), 69_659);
+        let master: HashSet<u32> = purchases.iter().map(|p| p.customer_id).collect();
+        assert_eq!(master.len(), 23_570);
+        let sample = cdnow_sample_ids().expect("ids");
+        assert_eq!(sample.len(), 2_357);
+        assert!(sample.is_subset(&master));
+        let cents: i64 = purchases
+            .iter()
+            .map(|p| (p.dollars * 100.0).round() as i64)
+            .sum();
+        assert_eq!(cents, 250_031_563);
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod cluster;
 pub mod clv;
+pub mod evaluation;
 pub mod features;
 pub mod fingerprint;
 pub mod metrics;

@@ -565,3 +565,37 @@ fn ask_pauses_side_effects_until_approved() {
         stderr_of(&again)
     );
 }
+
+/// `aima evaluate clv --format json` reproduces the published CDNOW fits from
+/// the data embedded in the binary and keeps its stable keys.
+#[test]
+fn evaluate_clv_prints_the_cdnow_holdout_table_as_json() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = aima(dir.path())
+        .args(["evaluate", "clv", "--format", "json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v = json_of(&out.stdout);
+    let num = |p: &str| v.pointer(p).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    assert!((num("/bgnbd/r") - 0.243).abs() < 1e-3, "{v}");
+    assert!((num("/bgnbd/alpha") - 4.414).abs() < 1e-2);
+    assert!((num("/bgnbd/a") - 0.793).abs() < 1e-3);
+    assert!((num("/bgnbd/b") - 2.426).abs() < 1e-2);
+    assert!((num("/bgnbd/log_likelihood") + 9582.4).abs() < 0.1);
+    assert!((num("/gamma_gamma/p") - 6.25).abs() < 1e-2);
+    assert!((num("/gamma_gamma/q") - 3.74).abs() < 1e-2);
+    assert!((num("/gamma_gamma/gamma") - 15.44).abs() < 2e-2);
+    assert_eq!(num("/holdout/actual_transactions"), 1882.0);
+    for model in ["bgnbd", "pareto_nbd", "deephit"] {
+        for key in ["predicted_transactions", "mae", "auc", "concordance", "ibs"] {
+            assert!(
+                v.pointer(&format!("/holdout/models/{model}/{key}"))
+                    .is_some(),
+                "holdout.models.{model}.{key} missing"
+            );
+        }
+    }
+    let served = v["served_model"].as_str().expect("served_model");
+    assert!(v.pointer(&format!("/holdout/models/{served}")).is_some());
+}
