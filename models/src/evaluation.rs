@@ -590,6 +590,109 @@ fn choose_served(models: &BTreeMap<String, ModelScores>) -> (String, String) {
     (served, reason)
 }
 
+/// How well one grouping of customers separates their next-period revenue.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupingQuality {
+    /// Groups with at least one customer (unsegmented customers count as one).
+    pub segments: usize,
+    /// Share of the variance of next-period revenue explained by the groups
+    /// ([`metrics::variance_explained`]), in [0, 1].
+    pub variance_explained: f64,
+}
+
+/// Segment quality on a time split; JSON keys are stable.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentQualityReport {
+    /// Customers first seen by the end of calibration.
+    pub customers: usize,
+    /// Their total revenue in the next period (the holdout).
+    pub next_period_revenue: f64,
+    /// Per grouping: "rfm_personas" always, plus those passed in.
+    pub groupings: BTreeMap<String, GroupingQuality>,
+}
+
+/// The customers first seen by `calibration_end`, in ascending key order:
+/// the row order of [`segment_quality`]'s groupings.
+pub fn calibration_customers(purchases: &[Purchase], calibration_end: NaiveDate) -> Vec<u32> {
+    let ids: std::collections::BTreeSet<u32> = purchases
+        .iter()
+        .filter(|p| p.date <= calibration_end)
+        .map(|p| p.customer)
+        .collect();
+    ids.into_iter().collect()
+}
+
+/// Segment quality: how much of the variance of each customer's revenue in
+/// the holdout (`calibration_end`, `holdout_end`] the RFM personas computed
+/// as of `calibration_end` explain, beside any other `groupings` (e.g.
+/// fingerprint clusters), each a group per customer of
+/// [`calibration_customers`] (None = unsegmented).
+///
+/// # Errors
+/// [`EvaluationError::Features`], [`EvaluationError::Metric`] (e.g. nobody
+/// spent anything in the holdout), [`EvaluationError::EmptySplit`] when no
+/// customer bought during calibration or a grouping has the wrong length.
+pub fn segment_quality(
+    purchases: &[Purchase],
+    config: &HoldoutConfig,
+    groupings: &[(String, Vec<Option<usize>>)],
+) -> Result<SegmentQualityReport, EvaluationError> {
+    let ids = calibration_customers(purchases, config.calibration_end);
+    if ids.is_empty() {
+        return Err(EvaluationError::EmptySplit {
+            what: format!("no customer bought by {}", config.calibration_end),
+        });
+    }
+    let index: BTreeMap<u32, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut next = vec![0.0; ids.len()];
+    for p in purchases {
+        if p.date > config.calibration_end
+            && p.date <= config.holdout_end
+            && let Some(i) = index.get(&p.customer)
+        {
+            next[*i] += p.amount;
+        }
+    }
+    let matrix = feature_rows(purchases, &ids, config)?;
+    let personas: Vec<Option<usize>> = crate::rfm::personas(&matrix)
+        .into_iter()
+        .map(|p| p.map(|p| p as usize))
+        .collect();
+    let mut out = BTreeMap::new();
+    for (name, groups) in std::iter::once(("rfm_personas".to_owned(), personas))
+        .chain(groupings.iter().cloned())
+    {
+        if groups.len() != ids.len() {
+            return Err(EvaluationError::EmptySplit {
+                what: format!(
+                    "grouping {name} has {} rows for {} customers",
+                    groups.len(),
+                    ids.len()
+                ),
+            });
+        }
+        let variance_explained = metrics::variance_explained(&groups, &next).map_err(|source| {
+            EvaluationError::Metric {
+                metric: "variance_explained",
+                source,
+            }
+        })?;
+        let segments = groups.iter().collect::<HashSet<_>>().len();
+        out.insert(
+            name,
+            GroupingQuality {
+                segments,
+                variance_explained,
+            },
+        );
+    }
+    Ok(SegmentQualityReport {
+        customers: ids.len(),
+        next_period_revenue: next.iter().sum(),
+        groupings: out,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

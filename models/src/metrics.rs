@@ -55,6 +55,9 @@ pub enum MetricsError {
     /// another observation's time), so the concordance is undefined.
     #[error("no comparable pairs: the concordance is undefined")]
     NoComparablePairs,
+    /// Every outcome is the same, so there is no variance to explain.
+    #[error("the outcome has no variance: the share explained is undefined")]
+    NoVariance,
     /// The Kaplan-Meier estimate of the censoring survival is zero where an
     /// inverse-probability weight is needed (everyone still followed was
     /// censored by then), so the Brier score at this time is undefined.
@@ -536,6 +539,41 @@ pub fn mean_absolute_error(predicted: &[f64], actual: &[f64]) -> Result<f64, Met
     Ok(total / predicted.len() as f64)
 }
 
+/// Share of the variance of `outcome` explained by a grouping (η², the
+/// between-group sum of squares over the total sum of squares), in [0, 1]:
+/// what an R² of predicting each customer's outcome by the mean of their
+/// group would be. Customers without a group (`None`) form one group of
+/// their own.
+///
+/// # Errors
+/// [`MetricsError::Empty`], [`MetricsError::LengthMismatch`],
+/// [`MetricsError::InvalidValue`] for a non-finite outcome, and
+/// [`MetricsError::NoVariance`] when every outcome is equal.
+pub fn variance_explained(groups: &[Option<usize>], outcome: &[f64]) -> Result<f64, MetricsError> {
+    if outcome.is_empty() {
+        return Err(MetricsError::Empty);
+    }
+    check_len("groups", outcome.len(), groups.len())?;
+    check_finite("outcome", outcome)?;
+    let n = outcome.len() as f64;
+    let mean = outcome.iter().sum::<f64>() / n;
+    let total: f64 = outcome.iter().map(|y| (y - mean).powi(2)).sum();
+    if total <= 0.0 {
+        return Err(MetricsError::NoVariance);
+    }
+    let mut sums: std::collections::HashMap<Option<usize>, (f64, f64)> = Default::default();
+    for (g, y) in groups.iter().zip(outcome) {
+        let e = sums.entry(*g).or_default();
+        e.0 += y;
+        e.1 += 1.0;
+    }
+    let between: f64 = sums
+        .values()
+        .map(|(sum, count)| count * (sum / count - mean).powi(2))
+        .sum();
+    Ok((between / total).clamp(0.0, 1.0))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -722,5 +760,26 @@ mod tests {
     fn mae_hand_computed() {
         let m = mean_absolute_error(&[1.0, 2.0, 4.0], &[2.0, 2.0, 1.0]).unwrap();
         assert!((m - 4.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn variance_explained_by_groups() {
+        // Groups that hold the outcome exactly explain all of it; one group
+        // for everybody explains nothing.
+        let y = [1.0, 1.0, 5.0, 5.0];
+        let exact = [Some(0), Some(0), Some(1), Some(1)];
+        assert!((variance_explained(&exact, &y).unwrap() - 1.0).abs() < 1e-12);
+        assert_eq!(variance_explained(&[Some(3); 4], &y).unwrap(), 0.0);
+        // Hand-computed: mean 3, total SS 16+0+4+4 = 24 over [-1, 3, 5, 5];
+        // groups {-1, 3} (mean 1) and {5, 5} (mean 5) (None is a group):
+        // between = 2·(1-3)² + 2·(5-3)² = 16 -> 2/3.
+        let y = [-1.0, 3.0, 5.0, 5.0];
+        let g = [None, None, Some(7), Some(7)];
+        assert!((variance_explained(&g, &y).unwrap() - 16.0 / 24.0).abs() < 1e-12);
+        assert!(matches!(
+            variance_explained(&g, &[2.0; 4]),
+            Err(MetricsError::NoVariance)
+        ));
+        assert!(variance_explained(&g[..3], &y).is_err());
     }
 }

@@ -82,3 +82,26 @@ fn cdnow_holdout_table() {
     assert!(deephit.ibs < h.kaplan_meier_ibs);
     assert_eq!(report.served_model, "deephit", "{}", report.served_reason);
 }
+
+#[test]
+fn cdnow_segment_quality() {
+    let purchases = master();
+    let config = HoldoutConfig::cdnow();
+    let ids = aima_models::evaluation::calibration_customers(&purchases, config.calibration_end);
+    assert_eq!(ids.len(), 23_570);
+    // A grouping that knows nothing (customer id parity) explains almost
+    // nothing; the RFM personas explain a real share.
+    let parity: Vec<Option<usize>> = ids.iter().map(|id| Some(*id as usize % 2)).collect();
+    let report = aima_models::evaluation::segment_quality(
+        &purchases,
+        &config,
+        &[("id_parity".to_owned(), parity)],
+    )
+    .expect("segment quality");
+    let rfm = &report.groupings["rfm_personas"];
+    let parity = &report.groupings["id_parity"];
+    eprintln!("{report:?}");
+    assert!(rfm.segments >= 8 && rfm.segments <= 12, "{rfm:?}");
+    assert!(rfm.variance_explained > 0.05, "{rfm:?}");
+    assert!(parity.variance_explained < 0.01, "{parity:?}");
+}
