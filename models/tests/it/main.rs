@@ -1,1 +1,2 @@
 //! Integration tests of `aima-models` (some read ../shared/data).
+mod fingerprint;
