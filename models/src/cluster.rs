@@ -14,6 +14,17 @@
 //!    must be separated in the leading components to be found.
 //! 2. **HDBSCAN** (`petal-clustering`, Borůvka minimum spanning tree over a
 //!    ball tree, excess-of-mass cluster selection) on the reduced vectors.
+//!    Its cost grows faster than linearly (about 2 minutes of CPU for
+//!    100,000 points in 10 dimensions), so above
+//!    [`ClusterConfig::max_hdbscan_points`] it runs on a uniform sample of
+//!    that many points drawn with [`ClusterConfig::seed`] (with
+//!    `min_cluster_size` scaled by the sampling fraction, at least 2), and
+//!    every other point joins the cluster whose sampled centroid (reduced
+//!    space) is nearest **if** it lies within that cluster's envelope (the
+//!    distance of its farthest sampled member from the centroid), otherwise
+//!    it is noise. Their outlier score is that distance over the envelope
+//!    radius (1 outside every envelope). This suits compact clusters; a
+//!    strongly non-convex cluster can lose or gain edge points.
 //!
 //! Results ([`Clustering`]) carry labels (`None` = noise), clusters numbered
 //! `0..k` by decreasing size (ties: smallest member index first), each
@@ -23,15 +34,18 @@
 //! centroid and to the nearest other centroid: the inputs of a drift alert
 //! ("a fingerprint moving past a threshold toward another cluster").
 //!
-//! Everything is deterministic: no step draws random numbers, so the same
-//! input gives the same result.
+//! Everything is deterministic for a seed: only the sample draws random
+//! numbers (ChaCha8 seeded with [`ClusterConfig::seed`]); at or below
+//! `max_hdbscan_points` nothing is random at all.
 //!
 //! Inputs with fewer than `max(min_cluster_size, min_samples + 1)` points
 //! give the documented degenerate result: every point is noise and there are
 //! no clusters (the PCA is still fitted). Empty input is an error.
 
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
 use petal_clustering::{Fit, HDbscan};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// Errors of the clustering module.
@@ -92,15 +106,23 @@ pub struct ClusterConfig {
     pub min_cluster_size: usize,
     /// Neighbours defining a point's core distance (density), at least 1.
     pub min_samples: usize,
+    /// Most points HDBSCAN itself sees; larger inputs are sampled (see the
+    /// module docs). At least `max(min_cluster_size, min_samples + 1)`.
+    pub max_hdbscan_points: usize,
+    /// Seed of the sample.
+    pub seed: u64,
 }
 
 impl Default for ClusterConfig {
-    /// 10 PCA dimensions, clusters of at least 50 customers, 10 neighbours.
+    /// 5 PCA dimensions, clusters of at least 50 customers, 10 neighbours,
+    /// HDBSCAN on at most 10,000 points, seed 0.
     fn default() -> Self {
         Self {
-            reduce_dims: 10,
+            reduce_dims: 5,
             min_cluster_size: 50,
             min_samples: 10,
+            max_hdbscan_points: 10_000,
+            seed: 0,
         }
     }
 }
@@ -319,12 +341,33 @@ pub struct Clustering {
     pub clusters: Vec<Cluster>,
     /// Per point: distances to its own and the nearest other centroid.
     pub distances: Vec<CentroidDistances>,
-    /// Per point: GLOSH outlier score in [0, 1] (higher = more outlying; 0
-    /// when every point is noise by the degenerate rule).
+    /// Per point: GLOSH outlier score in [0, 1] for points HDBSCAN saw, the
+    /// envelope ratio for sampled-out points (see the module docs); higher
+    /// = more outlying; 0 when every point is noise by the degenerate rule.
     pub outlier_scores: Vec<f32>,
     /// The fitted reduction (apply it to new fingerprints with
     /// [`Pca::transform`]).
     pub pca: Pca,
+}
+
+fn dist64<'a>(a: &[f64], b: impl Iterator<Item = &'a f64>) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// Runs library code that may panic on degenerate input, turning a panic
+/// into [`ClusterError::Hdbscan`].
+fn catch<T>(f: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| ClusterError::Hdbscan {
+        reason: p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into()),
+    })
 }
 
 fn dist(a: &[f32], b: &[f32]) -> f32 {
@@ -402,10 +445,17 @@ pub fn cluster(data: &[f32], dim: usize, config: &ClusterConfig) -> Result<Clust
             reason: "must be at least 1".into(),
         });
     }
+    let min_points = config.min_cluster_size.max(config.min_samples + 1);
+    if config.max_hdbscan_points < min_points {
+        return Err(ClusterError::InvalidConfig {
+            field: "max_hdbscan_points",
+            reason: format!("must be at least {min_points}"),
+        });
+    }
     let n = check_data(data, dim)?;
     let pca = Pca::fit(data, dim, config.reduce_dims)?;
     let k = pca.k();
-    if n < config.min_cluster_size.max(config.min_samples + 1) {
+    if n < min_points {
         return Ok(Clustering {
             dim,
             labels: vec![None; n],
@@ -421,37 +471,113 @@ pub fn cluster(data: &[f32], dim: usize, config: &ClusterConfig) -> Result<Clust
             pca,
         });
     }
-    let reduced = pca.transform(data)?;
-    let input = Array2::from_shape_vec((n, k), reduced.iter().map(|&x| f64::from(x)).collect())
-        .map_err(|e| ClusterError::Hdbscan {
-            reason: e.to_string(),
-        })?;
+    let reduced: Vec<f64> = pca.transform(data)?.iter().map(|&x| f64::from(x)).collect();
+    let all = Array2::from_shape_vec((n, k), reduced).map_err(|e| ClusterError::Hdbscan {
+        reason: e.to_string(),
+    })?;
+    // The points HDBSCAN sees: all, or a seeded sample (sorted indices).
+    let sample: Vec<usize> = if n > config.max_hdbscan_points {
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let mut idx: Vec<usize> = (0..n).collect();
+        for i in 0..config.max_hdbscan_points {
+            let j = rng.random_range(i..n);
+            idx.swap(i, j);
+        }
+        idx.truncate(config.max_hdbscan_points);
+        idx.sort_unstable();
+        idx
+    } else {
+        (0..n).collect()
+    };
+    let m = sample.len();
+    let input = all.select(Axis(0), &sample);
+    let min_cluster_size = if m < n {
+        ((config.min_cluster_size as f64 * m as f64 / n as f64).round() as usize).max(2)
+    } else {
+        config.min_cluster_size
+    };
     // Euclidean metric, alpha 1, Borůvka MST (the library's defaults).
     let mut hdb: HDbscan<f64, _> = HDbscan {
         min_samples: config.min_samples,
-        min_cluster_size: config.min_cluster_size,
+        min_cluster_size,
         boruvka: true,
         ..HDbscan::default()
     };
-    let (found, _noise, scores) =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hdb.fit(&input, None))).map_err(
-            |p| ClusterError::Hdbscan {
-                reason: p
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic".into()),
-            },
-        )?;
+    let (found, _noise, sample_scores) = catch(|| hdb.fit(&input, None))?;
+    let mut sample_label: Vec<Option<usize>> = vec![None; m];
+    for (c, members) in &found {
+        for &i in members {
+            if let Some(l) = sample_label.get_mut(i) {
+                *l = Some(*c);
+            }
+        }
+    }
+    // Map every point to a raw HDBSCAN label and a score.
+    let mut raw: Vec<Option<usize>> = vec![None; n];
+    let mut scores = vec![0f64; n];
+    if m == n {
+        raw = sample_label;
+        for (s, &v) in scores.iter_mut().zip(&sample_scores) {
+            *s = v;
+        }
+    } else {
+        // Centroid and radius (farthest sampled member) of each sampled
+        // cluster in the reduced space.
+        let mut ids: Vec<usize> = found.keys().copied().collect();
+        ids.sort_unstable();
+        let mut cents: Vec<(usize, Vec<f64>, f64)> = Vec::with_capacity(ids.len());
+        for &c in &ids {
+            let members = &found[&c];
+            let mut cent = vec![0f64; k];
+            for &j in members {
+                for (x, y) in cent.iter_mut().zip(input.row(j)) {
+                    *x += y;
+                }
+            }
+            cent.iter_mut()
+                .for_each(|x| *x /= members.len().max(1) as f64);
+            let radius = members
+                .iter()
+                .map(|&j| dist64(&cent, input.row(j).iter()))
+                .fold(0.0, f64::max);
+            cents.push((c, cent, radius));
+        }
+        let mut in_sample = vec![usize::MAX; n];
+        for (j, &i) in sample.iter().enumerate() {
+            in_sample[i] = j;
+        }
+        for i in 0..n {
+            let j = in_sample[i];
+            if j != usize::MAX {
+                raw[i] = sample_label[j];
+                scores[i] = sample_scores.get(j).copied().unwrap_or(0.0);
+                continue;
+            }
+            let mut best: Option<(usize, f64, f64)> = None;
+            for (c, cent, radius) in &cents {
+                let d = dist64(cent, all.row(i).iter());
+                if best.is_none_or(|(_, bd, _)| d < bd) {
+                    best = Some((*c, d, *radius));
+                }
+            }
+            match best {
+                Some((c, d, radius)) if d <= radius => {
+                    raw[i] = Some(c);
+                    scores[i] = if radius > 0.0 { d / radius } else { 0.0 };
+                }
+                _ => scores[i] = 1.0,
+            }
+        }
+    }
+    let mut by_raw: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for (i, l) in raw.iter().enumerate() {
+        if let Some(c) = l {
+            by_raw.entry(*c).or_default().push(i);
+        }
+    }
+    let found = by_raw;
     // Deterministic ids: by size descending, then smallest member index.
-    let mut groups: Vec<Vec<usize>> = found
-        .into_values()
-        .map(|mut m| {
-            m.sort_unstable();
-            m
-        })
-        .filter(|m| !m.is_empty())
-        .collect();
+    let mut groups: Vec<Vec<usize>> = found.into_values().filter(|m| !m.is_empty()).collect();
     groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
     let mut labels = vec![None; n];
     let mut clusters = Vec::with_capacity(groups.len());

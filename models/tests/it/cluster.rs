@@ -60,6 +60,7 @@ fn config() -> ClusterConfig {
         reduce_dims: 10,
         min_cluster_size: 30,
         min_samples: 10,
+        ..ClusterConfig::default()
     }
 }
 
@@ -216,6 +217,81 @@ fn empty_tiny_and_degenerate_inputs() {
         cluster(&tiny, DIM, &bad),
         Err(ClusterError::InvalidConfig {
             field: "min_cluster_size",
+            ..
+        })
+    ));
+}
+
+/// Benchmark: PCA + HDBSCAN of 100,000 seeded 128-d points (4 blobs and 4 %
+/// scattered points). Run with
+/// `cargo test --release -p aima-models --test it cluster::bench -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark: 100,000 points"]
+fn bench_cluster_100k() {
+    let n: usize = std::env::var("CL_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let (data, truth) = blobs(4, n * 24 / 100, n * 4 / 100, 77);
+    let env = |k: &str, d: usize| -> usize {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let cfg = ClusterConfig {
+        min_cluster_size: env("CL_BENCH_MCS", n / 200),
+        reduce_dims: env("CL_BENCH_K", ClusterConfig::default().reduce_dims),
+        min_samples: env("CL_BENCH_MS", ClusterConfig::default().min_samples),
+        max_hdbscan_points: env("CL_BENCH_MAX", ClusterConfig::default().max_hdbscan_points),
+        seed: 3,
+    };
+    let t = std::time::Instant::now();
+    let res = cluster(&data, DIM, &cfg).expect("cluster");
+    println!(
+        "cluster bench: {} points: {:.2} s, {} clusters, noise {}, ARI {:.3}",
+        truth.len(),
+        t.elapsed().as_secs_f64(),
+        res.clusters.len(),
+        res.noise_count(),
+        ari(&res.labels, &truth)
+    );
+}
+
+#[test]
+fn sampled_hdbscan_assigns_the_rest_by_cluster_envelope() {
+    let (data, truth) = blobs(4, 150, 40, 8);
+    let cfg = ClusterConfig {
+        max_hdbscan_points: 250,
+        seed: 4,
+        ..config()
+    };
+    let res = cluster(&data, DIM, &cfg).expect("cluster");
+    assert_eq!(res.clusters.len(), 4);
+    let score = ari(&res.labels, &truth);
+    assert!(score > 0.9, "ARI {score}");
+    let noise_found = truth
+        .iter()
+        .zip(&res.labels)
+        .filter(|(t, l)| t.is_none() && l.is_none())
+        .count();
+    assert!(
+        noise_found >= 36,
+        "{noise_found} of 40 scattered points are noise"
+    );
+    assert!(res.outlier_scores.iter().all(|s| (0.0..=1.0).contains(s)));
+    // Same seed, same result; the sizes add up.
+    assert_eq!(res, cluster(&data, DIM, &cfg).expect("again"));
+    let total: usize = res.clusters.iter().map(|c| c.size).sum();
+    assert_eq!(total + res.noise_count(), truth.len());
+    let bad = ClusterConfig {
+        max_hdbscan_points: 5,
+        ..config()
+    };
+    assert!(matches!(
+        cluster(&data, DIM, &bad),
+        Err(ClusterError::InvalidConfig {
+            field: "max_hdbscan_points",
             ..
         })
     ));

@@ -170,3 +170,128 @@ fn training_rejects_a_single_customer() {
     assert!(r.is_err());
     let _ = FingerprintModel::new(config(), 0).expect("fresh model");
 }
+
+/// Peak resident memory of this process in MiB (Linux), if known.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// User + system CPU seconds of this process (all threads), assuming the
+/// usual 100 clock ticks per second.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
+/// Benchmark (issue 4): fingerprint inference + reduction + clustering for
+/// 100,000 customers under 60 s on 2 cores. Run with
+/// `cargo test --release -p aima-models --test it fingerprint::bench -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark: 100,000 customers"]
+fn bench_inference_reduction_clustering_100k() {
+    use aima_models::cluster::{ClusterConfig, cluster};
+    use std::time::Instant;
+    let n: usize = std::env::var("FP_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let (seqs, types, as_of) = synthetic_population(n, 64, 2024);
+    let refs: Vec<&[SeqEvent]> = seqs.iter().map(|s| s.as_slice()).collect();
+    let events: usize = refs.iter().map(|s| s.len()).sum();
+    let env = |k: &str, d: usize| -> usize {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let config = FingerprintConfig {
+        max_len: env("FP_BENCH_L", FingerprintConfig::default().max_len),
+        d_model: env("FP_BENCH_D", FingerprintConfig::default().d_model),
+        ..Default::default()
+    };
+    let n_train = env("FP_BENCH_TRAIN", 4000).clamp(2, n);
+
+    let t = Instant::now();
+    let tc = TrainConfig {
+        epochs: 2,
+        batch_size: 64,
+        learning_rate: 2e-3,
+        seed: 1,
+        ..Default::default()
+    };
+    let (model, metrics) =
+        train(config.clone(), &tc, &refs[..n_train], as_of, &mut |_| {}).expect("train");
+    let train_s = t.elapsed().as_secs_f64();
+
+    let (t, c0) = (Instant::now(), cpu_seconds());
+    let fp = model
+        .embed(&refs, as_of, env("FP_BENCH_BATCH", 128))
+        .expect("embed");
+    let (embed_s, embed_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c0);
+
+    let cc = ClusterConfig {
+        min_cluster_size: env("FP_BENCH_MCS", n / 200),
+        reduce_dims: env("FP_BENCH_K", ClusterConfig::default().reduce_dims),
+        min_samples: env("FP_BENCH_MS", ClusterConfig::default().min_samples),
+        max_hdbscan_points: env("FP_BENCH_MAX", ClusterConfig::default().max_hdbscan_points),
+        seed: 3,
+    };
+    let (t, c0) = (Instant::now(), cpu_seconds());
+    let res = cluster(&fp.data, fp.dim, &cc).expect("cluster");
+    let (cluster_s, cluster_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c0);
+
+    // Purity of the clusters against the known types.
+    let mut pure = 0;
+    for c in &res.clusters {
+        let mut counts = [0usize; 4];
+        for (l, &ty) in res.labels.iter().zip(&types) {
+            if *l == Some(c.id) {
+                counts[ty] += 1;
+            }
+        }
+        pure += counts.iter().max().copied().unwrap_or(0);
+    }
+    let assigned = n - res.noise_count();
+    println!(
+        "fingerprint bench: {n} customers, {events} events, {} parameters, d_model {}, layers {}, L {}",
+        model.num_parameters(),
+        config.d_model,
+        config.n_layers,
+        config.max_len
+    );
+    println!("  training on {n_train} customers x 2 epochs: {train_s:.1} s ({metrics:?})");
+    println!(
+        "  inference: {embed_s:.2} s; PCA + HDBSCAN: {cluster_s:.2} s; total {:.2} s",
+        embed_s + cluster_s
+    );
+    println!(
+        "  {} clusters, sizes {:?}, noise {}, purity of assigned {:.3}",
+        res.clusters.len(),
+        res.clusters.iter().map(|c| c.size).collect::<Vec<_>>(),
+        res.noise_count(),
+        pure as f64 / assigned.max(1) as f64
+    );
+    println!(
+        "  CPU seconds (all threads): inference {embed_cpu:.1}, PCA + HDBSCAN {cluster_cpu:.1}; load average {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!(
+        "  PCA variance ratio {:?}",
+        res.pca.explained_variance_ratio
+    );
+    println!("  peak RSS {:?} MiB", peak_rss_mib());
+}
