@@ -92,6 +92,20 @@ pub enum EvaluateCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Segment quality on the CDNOW time split: the share of next-period
+    /// revenue variance explained by the RFM personas and by behavioural
+    /// fingerprint clusters.
+    Segments {
+        /// Output: a table for people, or JSON with stable keys.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Customers the fingerprint transformer trains on.
+        #[arg(long, default_value_t = 2_000)]
+        train_customers: usize,
+        /// Fingerprint training epochs.
+        #[arg(long, default_value_t = 2)]
+        epochs: usize,
+    },
 }
 
 /// `aima ask` arguments.

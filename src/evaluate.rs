@@ -1,15 +1,18 @@
 //! `aima evaluate`: the models on real reference data that ships inside the
 //! binary, printed for people or as JSON with stable keys.
 
-use aima_models::evaluation::{ClvHoldoutReport, HoldoutConfig, Purchase, clv_holdout};
+use aima_models::evaluation::{
+    ClvHoldoutReport, FingerprintOptions, HoldoutConfig, Purchase, clv_holdout,
+    fingerprint_clusters, segment_quality,
+};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::Format;
 
-/// `aima evaluate clv`: the CDNOW holdout table.
-pub fn clv(format: Format) -> Result<()> {
-    let purchases: Vec<Purchase> = aima_ingest::demo::cdnow_purchases()?
+/// The embedded CDNOW transactions.
+fn cdnow() -> Result<Vec<Purchase>> {
+    Ok(aima_ingest::demo::cdnow_purchases()?
         .into_iter()
         .map(|p| Purchase {
             customer: p.customer_id,
@@ -17,10 +20,20 @@ pub fn clv(format: Format) -> Result<()> {
             amount: p.dollars,
             quantity: f64::from(p.cds),
         })
-        .collect();
-    let sample = aima_ingest::demo::cdnow_sample_ids()?;
+        .collect())
+}
+
+fn spinner() -> Result<ProgressBar> {
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {msg}").context("progress style")?);
+    Ok(bar)
+}
+
+/// `aima evaluate clv`: the CDNOW holdout table.
+pub fn clv(format: Format) -> Result<()> {
+    let purchases = cdnow()?;
+    let sample = aima_ingest::demo::cdnow_sample_ids()?;
+    let bar = spinner()?;
     bar.set_message("fitting BG/NBD, Pareto/NBD and Gamma-Gamma");
     let report = clv_holdout(&purchases, &sample, &HoldoutConfig::cdnow(), &mut |p| {
         bar.set_message(format!(
@@ -117,4 +130,79 @@ fn print_table(r: &ClvHoldoutReport) -> std::io::Result<()> {
         "AUC: \"no purchase in the holdout\"; concordance: time-dependent C^td; IBS: integrated Brier score (lower is better)."
     )?;
     outln!("Served: {} ({})", r.served_model, r.served_reason)
+}
+
+/// `aima evaluate segments`: segment quality on the CDNOW time split, RFM
+/// personas beside fingerprint clusters.
+pub fn segments(format: Format, train_customers: usize, epochs: usize) -> Result<()> {
+    let purchases = cdnow()?;
+    let config = HoldoutConfig::cdnow();
+    let bar = spinner()?;
+    bar.set_message("training the fingerprint transformer");
+    let options = FingerprintOptions {
+        train_customers,
+        epochs,
+        ..FingerprintOptions::default()
+    };
+    let (clusters, run) = fingerprint_clusters(&purchases, &config, &options, &mut |p| {
+        bar.set_message(format!(
+            "training the fingerprint transformer: step {} of {} (loss {:.3})",
+            p.step + 1,
+            p.total_steps,
+            p.loss
+        ));
+        bar.tick();
+    })
+    .context("fingerprint clustering failed")?;
+    bar.set_message("scoring segments");
+    let report = segment_quality(
+        &purchases,
+        &config,
+        &[("fingerprint_clusters".to_owned(), clusters)],
+    )
+    .context("segment quality failed")?;
+    bar.finish_and_clear();
+    match format {
+        Format::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "customers": report.customers,
+                "next_period_revenue": report.next_period_revenue,
+                "groupings": report.groupings,
+                "fingerprints": run,
+            }))?
+        )?,
+        Format::Text => {
+            outln!(
+                "Segment quality on CDNOW: {} customers segmented as of 1997-09-30; outcome: each one's revenue in weeks 40-78 (total ${:.0})",
+                report.customers,
+                report.next_period_revenue
+            )?;
+            outln!(
+                "{:<22} {:>9} {:>20} {:>10}",
+                "grouping",
+                "segments",
+                "variance explained",
+                "adjusted"
+            )?;
+            for (name, g) in &report.groupings {
+                outln!(
+                    "{:<22} {:>9} {:>19.1}% {:>9.1}%",
+                    name,
+                    g.segments,
+                    100.0 * g.variance_explained,
+                    100.0 * g.variance_explained_adjusted
+                )?;
+            }
+            outln!(
+                "\nFingerprints: transformer trained on {} customers (final loss {:.3}, masked-event accuracy {:.2}); {} clusters, {:.1}% noise (noise counts as one segment).",
+                run.train_customers,
+                run.final_loss,
+                run.masked_kind_accuracy,
+                run.clusters,
+                100.0 * run.noise_share
+            )?;
+        }
+    }
+    Ok(())
 }

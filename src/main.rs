@@ -143,6 +143,14 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Evaluate {
             command: EvaluateCommand::Clv { format },
         } => evaluate::clv(format),
+        Command::Evaluate {
+            command:
+                EvaluateCommand::Segments {
+                    format,
+                    train_customers,
+                    epochs,
+                },
+        } => evaluate::segments(format, train_customers, epochs),
         Command::Bench {
             command: BenchCommand::Import(args),
         } => bench::import::run(&config, args).await,

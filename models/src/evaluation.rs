@@ -77,6 +77,12 @@ pub enum EvaluationError {
     /// The survival network could not be trained or applied.
     #[error("survival network: {0}")]
     Survival(#[from] SurvivalError),
+    /// The fingerprint transformer could not be trained or applied.
+    #[error("fingerprints: {0}")]
+    Fingerprint(#[from] crate::fingerprint::FingerprintError),
+    /// The fingerprints could not be clustered.
+    #[error("clustering: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// A metric could not be computed.
     #[error("metric {metric}: {source}")]
     Metric {
@@ -598,6 +604,10 @@ pub struct GroupingQuality {
     /// Share of the variance of next-period revenue explained by the groups
     /// ([`metrics::variance_explained`]), in [0, 1].
     pub variance_explained: f64,
+    /// The same, adjusted for the number of segments:
+    /// 1 - (1 - η²)(n - 1)/(n - k), so that many small segments do not look
+    /// better by chance (can be slightly negative).
+    pub variance_explained_adjusted: f64,
 }
 
 /// Segment quality on a time split; JSON keys are stable.
@@ -659,8 +669,8 @@ pub fn segment_quality(
         .map(|p| p.map(|p| p as usize))
         .collect();
     let mut out = BTreeMap::new();
-    for (name, groups) in std::iter::once(("rfm_personas".to_owned(), personas))
-        .chain(groupings.iter().cloned())
+    for (name, groups) in
+        std::iter::once(("rfm_personas".to_owned(), personas)).chain(groupings.iter().cloned())
     {
         if groups.len() != ids.len() {
             return Err(EvaluationError::EmptySplit {
@@ -678,11 +688,19 @@ pub fn segment_quality(
             }
         })?;
         let segments = groups.iter().collect::<HashSet<_>>().len();
+        let n = ids.len() as f64;
+        let k = segments as f64;
+        let variance_explained_adjusted = if n > k {
+            1.0 - (1.0 - variance_explained) * (n - 1.0) / (n - k)
+        } else {
+            0.0
+        };
         out.insert(
             name,
             GroupingQuality {
                 segments,
                 variance_explained,
+                variance_explained_adjusted,
             },
         );
     }
@@ -691,6 +709,118 @@ pub fn segment_quality(
         next_period_revenue: next.iter().sum(),
         groupings: out,
     })
+}
+
+/// How the fingerprint clusters of [`fingerprint_clusters`] are made.
+#[derive(Debug, Clone)]
+pub struct FingerprintOptions {
+    /// Customers the transformer is trained on (an evenly spaced subset of
+    /// all; every customer is then embedded and clustered).
+    pub train_customers: usize,
+    /// Training epochs.
+    pub epochs: usize,
+    /// Seed of the model and of the clustering.
+    pub seed: u64,
+}
+
+impl Default for FingerprintOptions {
+    /// 2,000 training customers, 2 epochs, seed 7.
+    fn default() -> Self {
+        FingerprintOptions {
+            train_customers: 2_000,
+            epochs: 2,
+            seed: 7,
+        }
+    }
+}
+
+/// What a fingerprint clustering run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FingerprintRun {
+    /// Customers the transformer was trained on.
+    pub train_customers: usize,
+    /// Loss of the last training epoch.
+    pub final_loss: f32,
+    /// Masked-event accuracy at the end of training.
+    pub masked_kind_accuracy: f32,
+    /// Clusters found (noise excluded).
+    pub clusters: usize,
+    /// Share of customers labelled noise, in [0, 1].
+    pub noise_share: f64,
+}
+
+/// Behavioural fingerprints of the customers of [`calibration_customers`]
+/// (their purchases up to `calibration_end` as order events), trained,
+/// embedded and clustered (PCA + HDBSCAN); returns each customer's cluster
+/// (None = noise) in that order, for [`segment_quality`].
+///
+/// # Errors
+/// [`EvaluationError::Fingerprint`] or [`EvaluationError::Cluster`].
+pub fn fingerprint_clusters(
+    purchases: &[Purchase],
+    config: &HoldoutConfig,
+    options: &FingerprintOptions,
+    progress: &mut dyn FnMut(crate::fingerprint::TrainProgress),
+) -> Result<(Vec<Option<usize>>, FingerprintRun), EvaluationError> {
+    use crate::fingerprint::{EventKind, FingerprintConfig, SeqEvent, TrainConfig};
+    let ids = calibration_customers(purchases, config.calibration_end);
+    let index: BTreeMap<u32, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let day = |d: NaiveDate| unix_day(d) as f64 / 86_400.0;
+    let mut seqs: Vec<Vec<SeqEvent>> = vec![Vec::new(); ids.len()];
+    for p in purchases {
+        if p.date <= config.calibration_end
+            && let Some(i) = index.get(&p.customer)
+        {
+            seqs[*i].push(SeqEvent {
+                kind: EventKind::Order as u16,
+                amount: p.amount as f32,
+                quantity: p.quantity as f32,
+                at: day(p.date),
+            });
+        }
+    }
+    for s in &mut seqs {
+        s.sort_by(|a, b| a.at.total_cmp(&b.at));
+    }
+    let as_of = day(config.calibration_end);
+    let step = (ids.len() / options.train_customers.max(1)).max(1);
+    let train_set: Vec<&[SeqEvent]> = seqs.iter().step_by(step).map(Vec::as_slice).collect();
+    let (model, metrics) = crate::fingerprint::train(
+        FingerprintConfig::default(),
+        &TrainConfig {
+            epochs: options.epochs,
+            seed: options.seed,
+            ..TrainConfig::default()
+        },
+        &train_set,
+        as_of,
+        progress,
+    )?;
+    let all: Vec<&[SeqEvent]> = seqs.iter().map(Vec::as_slice).collect();
+    let prints = model.embed(&all, as_of, 256)?;
+    // Segments a marketer can act on: a cluster holds at least 2% of the
+    // points HDBSCAN sees (at least the default 50).
+    let defaults = crate::cluster::ClusterConfig::default();
+    let min_cluster_size =
+        (ids.len().min(defaults.max_hdbscan_points) / 50).max(defaults.min_cluster_size);
+    let clustering = crate::cluster::cluster(
+        &prints.data,
+        prints.dim,
+        &crate::cluster::ClusterConfig {
+            seed: options.seed,
+            min_cluster_size,
+            ..defaults
+        },
+    )?;
+    let noise = clustering.labels.iter().filter(|l| l.is_none()).count();
+    let run = FingerprintRun {
+        train_customers: train_set.len(),
+        final_loss: metrics.epoch_losses.last().copied().unwrap_or(f32::NAN),
+        masked_kind_accuracy: metrics.masked_kind_accuracy,
+        clusters: clustering.clusters.len(),
+        noise_share: noise as f64 / ids.len().max(1) as f64,
+    };
+    Ok((clustering.labels, run))
 }
 
 #[cfg(test)]

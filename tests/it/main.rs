@@ -599,3 +599,35 @@ fn evaluate_clv_prints_the_cdnow_holdout_table_as_json() {
     let served = v["served_model"].as_str().expect("served_model");
     assert!(v.pointer(&format!("/holdout/models/{served}")).is_some());
 }
+
+/// `aima evaluate segments --format json`: both groupings are scored on the
+/// embedded CDNOW data (a small, quick fingerprint training here).
+#[test]
+fn evaluate_segments_scores_rfm_personas_and_fingerprint_clusters() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = aima(dir.path())
+        .args([
+            "evaluate",
+            "segments",
+            "--format",
+            "json",
+            "--train-customers",
+            "300",
+            "--epochs",
+            "1",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v = json_of(&out.stdout);
+    assert_eq!(v["customers"], 23_570);
+    for grouping in ["rfm_personas", "fingerprint_clusters"] {
+        let share = v
+            .pointer(&format!("/groupings/{grouping}/variance_explained"))
+            .and_then(Value::as_f64)
+            .expect("variance_explained");
+        assert!((0.0..=1.0).contains(&share), "{grouping}: {share}");
+    }
+    assert!(v["groupings"]["rfm_personas"]["variance_explained"].as_f64() > Some(0.05));
+    assert!(v["fingerprints"]["clusters"].as_u64().is_some());
+}
