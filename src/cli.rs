@@ -185,6 +185,9 @@ pub enum ToolsFormat {
 /// `aima bench` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Time the customer-intelligence models (features + RFM, BG/NBD,
+    /// fingerprints + clustering) at 100,000 customers.
+    Models(BenchModelsArgs),
     /// Import a generated orders CSV into SQLite (and PostgreSQL) next to
     /// `sqlite3 .import` and `psql \copy` of the same file.
     Import(BenchImportArgs),
@@ -207,6 +210,20 @@ pub struct BenchAgentArgs {
     /// Planner conversations started at once.
     #[arg(long, default_value_t = 1_000)]
     pub conversations: u32,
+}
+
+/// Arguments of `aima bench models`.
+#[derive(Debug, Args)]
+pub struct BenchModelsArgs {
+    /// Customers (features and fingerprints).
+    #[arg(long, default_value_t = 100_000)]
+    pub customers: usize,
+    /// Orders (features).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub orders: usize,
+    /// Timed BG/NBD fits (the median is printed).
+    #[arg(long, default_value_t = 11)]
+    pub repeats: usize,
 }
 
 /// Arguments of `aima bench import`.

@@ -155,6 +155,9 @@ async fn run(cli: Cli) -> Result<()> {
             command: BenchCommand::Import(args),
         } => bench::import::run(&config, args).await,
         Command::Bench {
+            command: BenchCommand::Models(args),
+        } => bench::models::run(args),
+        Command::Bench {
             command: BenchCommand::Agent(args),
         } => bench::agent::run(args).await,
     }

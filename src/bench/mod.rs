@@ -5,9 +5,11 @@
 //! - [`agent`]: the agent runtime: a tool call through an actor against a
 //!   direct call, a checkpointed graph step against a direct node call, and
 //!   many concurrent planner conversations against one at a time.
+//! - [`models`]: the customer-intelligence models at 100,000 customers.
 
 pub mod agent;
 pub mod import;
+pub mod models;
 
 /// Peak resident set size of this process in MiB (Linux), if known.
 pub(crate) fn peak_rss_mib() -> Option<f64> {
