@@ -237,15 +237,7 @@ impl BgNbdParams {
     /// # Errors
     /// [`ClvError::InvalidParameter`] naming the first bad parameter.
     pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<Self, ClvError> {
-        for (name, value) in [("r", r), ("alpha", alpha), ("a", a), ("b", b)] {
-            if !value.is_finite() || value <= 0.0 {
-                return Err(ClvError::InvalidParameter {
-                    name,
-                    value,
-                    reason: "must be finite and > 0",
-                });
-            }
-        }
+        super::check_positive(&[("r", r), ("alpha", alpha), ("a", a), ("b", b)])?;
         Ok(BgNbdParams { r, alpha, a, b })
     }
 

@@ -135,15 +135,7 @@ impl GammaGamma {
         gamma: f64,
         data: &[RepeatSummary],
     ) -> Result<f64, ClvError> {
-        for (name, value) in [("p", p), ("q", q), ("gamma", gamma)] {
-            if !value.is_finite() || value <= 0.0 {
-                return Err(ClvError::InvalidParameter {
-                    name,
-                    value,
-                    reason: "must be finite and > 0",
-                });
-            }
-        }
+        super::check_positive(&[("p", p), ("q", q), ("gamma", gamma)])?;
         Ok(spenders(data)?
             .iter()
             .map(|&(x, z)| ln_density(p, q, gamma, x, z))

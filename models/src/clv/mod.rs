@@ -48,6 +48,21 @@ pub use special::hyp2f1;
 pub use summary::{CustomerHistory, RepeatSummary, Transaction, summarize, validate_summaries};
 pub use tracking::cohort_expected_transactions;
 
+/// Checks that every named parameter is finite and > 0.
+///
+/// # Errors
+/// [`ClvError::InvalidParameter`] naming the first bad parameter.
+pub(crate) fn check_positive(params: &[(&'static str, f64)]) -> Result<(), ClvError> {
+    match params.iter().find(|(_, v)| !v.is_finite() || *v <= 0.0) {
+        Some(&(name, value)) => Err(ClvError::InvalidParameter {
+            name,
+            value,
+            reason: "must be finite and > 0",
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Predictions shared by the repeat-transaction models ([`BgNbdParams`],
 /// [`ParetoNbdParams`]), so evaluation and CLV code can treat them alike.
 /// Times are in weeks; `s` is a customer's calibration history.

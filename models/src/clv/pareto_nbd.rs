@@ -134,15 +134,7 @@ impl ParetoNbdParams {
     /// # Errors
     /// [`ClvError::InvalidParameter`] naming the first bad parameter.
     pub fn new(r: f64, alpha: f64, s: f64, beta: f64) -> Result<Self, ClvError> {
-        for (name, value) in [("r", r), ("alpha", alpha), ("s", s), ("beta", beta)] {
-            if !value.is_finite() || value <= 0.0 {
-                return Err(ClvError::InvalidParameter {
-                    name,
-                    value,
-                    reason: "must be finite and > 0",
-                });
-            }
-        }
+        super::check_positive(&[("r", r), ("alpha", alpha), ("s", s), ("beta", beta)])?;
         Ok(ParetoNbdParams { r, alpha, s, beta })
     }
 

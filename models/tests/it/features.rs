@@ -250,12 +250,12 @@ fn bench_100k_customers_1m_orders() -> Result<(), FeatureError> {
     let org = features::synthetic(100_000, 1_000_000, 1);
     let mut best = f64::MAX;
     for _ in 0..5 {
-        let cpu0 = process_cpu_seconds();
+        let cpu0 = crate::support::cpu_seconds();
         let t = std::time::Instant::now();
         let m = features::compute(&org, SYNTHETIC_END)?;
         let scores = aima_models::rfm::from_features(&m);
         let dt = t.elapsed().as_secs_f64();
-        let cpu = process_cpu_seconds() - cpu0;
+        let cpu = crate::support::cpu_seconds() - cpu0;
         assert_eq!(scores.len(), 100_000);
         best = best.min(dt);
         println!(
@@ -267,35 +267,9 @@ fn bench_100k_customers_1m_orders() -> Result<(), FeatureError> {
             rayon::current_num_threads()
         );
     }
-    println!("best {best:.3} s; peak resident memory {}", peak_rss());
+    println!(
+        "best {best:.3} s; peak resident memory {:?} MiB",
+        crate::support::peak_rss_mib()
+    );
     Ok(())
-}
-
-/// User + system CPU seconds of this process so far (Linux /proc; 0 elsewhere).
-/// Wall time on a shared machine includes waiting for other processes; CPU
-/// time / threads is what the run costs on dedicated cores.
-fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name: utime and stime are the
-    // 12th and 13th (clock ticks, 100 per second on Linux).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    f.iter().sum::<f64>() / 100.0
-}
-
-/// Peak resident set size of this process (Linux /proc `VmHWM`), as text.
-fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .map_or_else(
-            || "unknown".into(),
-            |l| l["VmHWM:".len()..].trim().to_string(),
-        )
 }

@@ -202,30 +202,6 @@ fn training_rejects_a_single_customer() {
     let _ = FingerprintModel::new(config(), 0).expect("fresh model");
 }
 
-/// Peak resident memory of this process in MiB (Linux), if known.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// User + system CPU seconds of this process (all threads), assuming the
-/// usual 100 clock ticks per second.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th fields of the whole line.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse().ok())
-        .collect();
-    f.iter().sum::<f64>() / 100.0
-}
-
 /// Benchmark (issue 4): fingerprint inference + reduction + clustering for
 /// 100,000 customers under 60 s on 2 cores. Run with
 /// `cargo test --release -p aima-models --test it fingerprint::bench -- --ignored --nocapture`.
@@ -266,11 +242,14 @@ fn bench_inference_reduction_clustering_100k() {
         train(config.clone(), &tc, &refs[..n_train], as_of, &mut |_| {}).expect("train");
     let train_s = t.elapsed().as_secs_f64();
 
-    let (t, c0) = (Instant::now(), cpu_seconds());
+    let (t, c0) = (Instant::now(), crate::support::cpu_seconds());
     let fp = model
         .embed(&refs, as_of, env("FP_BENCH_BATCH", 128))
         .expect("embed");
-    let (embed_s, embed_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c0);
+    let (embed_s, embed_cpu) = (
+        t.elapsed().as_secs_f64(),
+        crate::support::cpu_seconds() - c0,
+    );
 
     let cc = ClusterConfig {
         min_cluster_size: env("FP_BENCH_MCS", n / 200),
@@ -279,9 +258,12 @@ fn bench_inference_reduction_clustering_100k() {
         max_hdbscan_points: env("FP_BENCH_MAX", ClusterConfig::default().max_hdbscan_points),
         seed: 3,
     };
-    let (t, c0) = (Instant::now(), cpu_seconds());
+    let (t, c0) = (Instant::now(), crate::support::cpu_seconds());
     let res = cluster(&fp.data, fp.dim, &cc).expect("cluster");
-    let (cluster_s, cluster_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c0);
+    let (cluster_s, cluster_cpu) = (
+        t.elapsed().as_secs_f64(),
+        crate::support::cpu_seconds() - c0,
+    );
 
     // Purity of the clusters against the known types.
     let mut pure = 0;
@@ -324,5 +306,5 @@ fn bench_inference_reduction_clustering_100k() {
         "  PCA variance ratio {:?}",
         res.pca.explained_variance_ratio
     );
-    println!("  peak RSS {:?} MiB", peak_rss_mib());
+    println!("  peak RSS {:?} MiB", crate::support::peak_rss_mib());
 }
