@@ -39,12 +39,6 @@ use cli::{
     ToolsFormat,
 };
 
-// mimalloc: the import pipeline allocates many short strings on one thread
-// and frees them on SQLite's worker thread, where glibc's allocator spends a
-// fifth of the import's time.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
