@@ -378,7 +378,7 @@ fn tools_list_prints_the_catalog_in_three_formats_without_a_database() {
         "{text}"
     );
     assert!(
-        text.contains("churn_risk  [M6 CLV and churn; read-only]"),
+        text.contains("churn_predictions  [M6 CLV and churn; read-only]"),
         "{text}"
     );
     assert!(!data.exists(), "no database or data directory is created");
