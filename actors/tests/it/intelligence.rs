@@ -249,6 +249,26 @@ async fn jobs_score_personas_churn_and_drift(ctx: Ctx) {
         .sum();
     assert_eq!(n, 60);
 
+    // customer_profile carries what M1/M6 know about the customer.
+    let profile = registry
+        .call(
+            &cx,
+            "customer_profile",
+            json!({"customer": first_id.to_string()}),
+        )
+        .await
+        .unwrap();
+    let intel = &profile["intelligence"];
+    assert_eq!(intel["persona"], json!(assigned[&first_id]));
+    assert_eq!(intel["churn_90d"].as_f64(), Some(p90[&first_id]));
+    assert_eq!(intel["intervention"], first["intervention"]);
+    assert!(
+        intel["health_score"]
+            .as_f64()
+            .is_some_and(|h| (0.0..=100.0).contains(&h))
+    );
+    assert!(intel["clv"].is_number());
+
     // Drift: 200 days later only the one-off customers come back; the
     // steady buyers' recency grows and they fall out of their personas.
     let mut n = 10_000;
