@@ -386,3 +386,38 @@ async fn planner_answers_at_risk_question(ctx: Ctx) {
     assert!(citations.iter().any(|c| c.tool == "at_risk_customers"));
     runtime.shutdown().await;
 }
+
+/// The demo organization (CDNOW, 23,570 customers) scored end to end on
+/// SQLite: how long features + personas and churn take, and what they find.
+/// `cargo test --release -p aima-actors --test it demo_scale -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark on the demo data: run explicitly with --ignored --nocapture"]
+async fn demo_scale_run_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(None, dir.path()).await.unwrap();
+    store.migrate().await.unwrap();
+    let org = store.create_organization("demo", "Demo").await.unwrap().id;
+    aima_ingest::demo_install::install(&store, org, aima_ingest::demo::DEMO_SEED)
+        .await
+        .unwrap();
+    let t = std::time::Instant::now();
+    let f = aima_actors::intelligence::run_features(&store, org)
+        .await
+        .unwrap();
+    let features_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let c = aima_actors::intelligence::run_churn(&store, org)
+        .await
+        .unwrap();
+    let churn_s = t.elapsed().as_secs_f64();
+    eprintln!("features+personas {features_s:.1} s: {}", json!(f));
+    eprintln!("churn+clv {churn_s:.1} s: {}", json!(c));
+    assert_eq!(f.customers, 23_570);
+    // Customers whose only orders are $0.00 have no purchase to model.
+    assert!(
+        c.customers > 23_400 && c.customers <= f.customers,
+        "{}",
+        c.customers
+    );
+    store.close().await;
+}
