@@ -24,6 +24,7 @@ pub mod data;
 mod event;
 mod handler;
 mod ingest;
+pub mod intelligence;
 mod jobs;
 pub mod planner;
 mod runtime;

@@ -76,10 +76,22 @@ impl Handlers {
         self
     }
 
-    /// Every handler built so far: the data module's tools over `store`
-    /// (M1..M6 answer `NotImplemented` until their modules land).
+    /// Every handler built so far over `store`: the data module's tools, the
+    /// M1 and M6 tools and their jobs (features, drift, churn); M2..M5
+    /// answer `NotImplemented` until their modules land.
     pub fn standard(store: Store) -> Handlers {
-        Handlers::new().with_tools(Module::Data, Arc::new(crate::data::DataTools::new(store)))
+        let intelligence = Arc::new(crate::intelligence::IntelligenceTools::new(store.clone()));
+        let mut handlers = Handlers::new()
+            .with_tools(
+                Module::Data,
+                Arc::new(crate::data::DataTools::new(store.clone())),
+            )
+            .with_tools(Module::M1, intelligence.clone())
+            .with_tools(Module::M6, intelligence);
+        for (kind, runner) in crate::intelligence::job_runners(store) {
+            handlers = handlers.with_job(kind, runner);
+        }
+        handlers
     }
 
     /// Jobs of `kind` are run by `runner` (inside the actor of

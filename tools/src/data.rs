@@ -213,6 +213,35 @@ pub struct CustomerProfileOutput {
     pub order_stats: OrderStats,
     /// The latest orders (at most 5), newest first.
     pub recent_orders: Vec<OrderBrief>,
+    /// Persona, health score, churn risk and lifetime value from M1/M6;
+    /// each part is null until its job (segmentation, churn) has run.
+    #[serde(default)]
+    pub intelligence: CustomerIntelligence,
+}
+
+/// What customer intelligence (M1) and CLV/churn (M6) know about one
+/// customer. Null fields: the job has not run, or the customer has no
+/// purchase to score.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CustomerIntelligence {
+    /// RFM persona key (`champions`, `at_risk`, ...).
+    pub persona: Option<String>,
+    /// Persona display name ("Champions", "At Risk", ...).
+    pub persona_name: Option<String>,
+    /// Health score, 0 to 100.
+    pub health_score: Option<f64>,
+    /// Probability of no purchase in the next 30 days, 0 to 1.
+    pub churn_30d: Option<f64>,
+    /// Probability of no purchase in the next 60 days, 0 to 1.
+    pub churn_60d: Option<f64>,
+    /// Probability of no purchase in the next 90 days, 0 to 1.
+    pub churn_90d: Option<f64>,
+    /// Predicted 12-month customer lifetime value (currency units).
+    pub clv: Option<f64>,
+    /// Churn risk tier (`very_high`, `high`, `medium`, `low`).
+    pub risk_tier: Option<String>,
+    /// Recommended intervention for the tier.
+    pub intervention: Option<String>,
 }
 
 impl Tool for CustomerProfile {

@@ -36,12 +36,17 @@ pub fn catalog() -> Vec<ToolSpec> {
         data::TopProducts::spec(),
         data::ImportStatus::spec(),
         data::TagCustomers::spec(),
-        modules::SegmentSummary::spec(),
+        modules::SegmentsOverview::spec(),
+        modules::SegmentMembers::spec(),
+        modules::RunSegmentation::spec(),
+        modules::DriftAlerts::spec(),
         modules::PredictCampaign::spec(),
         modules::DraftMessage::spec(),
         modules::BrandSentiment::spec(),
         modules::ChannelAttribution::spec(),
-        modules::ChurnRisk::spec(),
+        modules::ChurnPredictions::spec(),
+        modules::AtRiskCustomers::spec(),
+        modules::ClvBySegment::spec(),
     ];
     specs.sort_by(|a, b| a.name.cmp(&b.name));
     specs

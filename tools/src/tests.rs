@@ -69,12 +69,17 @@ fn catalog_is_sorted_unique_and_complete() {
         "top_products",
         "import_status",
         "tag_customers",
-        "segment_summary",
+        "segments_overview",
+        "segment_members",
+        "run_segmentation",
+        "drift_alerts",
         "predict_campaign",
         "draft_message",
         "brand_sentiment",
         "channel_attribution",
-        "churn_risk",
+        "churn_predictions",
+        "at_risk_customers",
+        "clv_by_segment",
     ] {
         assert!(names.contains(&name), "{name} missing");
     }
@@ -86,7 +91,7 @@ fn catalog_is_sorted_unique_and_complete() {
         .filter(|s| s.effect == Effect::SideEffecting)
         .map(|s| s.name.as_str())
         .collect();
-    assert_eq!(side, ["tag_customers"]);
+    assert_eq!(side, ["run_segmentation", "tag_customers"]);
     for s in &specs {
         assert!(s.examples.len() >= 5, "{}: few examples", s.name);
         assert!(!s.description.is_empty());
@@ -271,7 +276,7 @@ fn mcp_export_has_object_schemas_and_hints() {
         assert_eq!(t["inputSchema"]["type"], "object", "{name}");
         assert_eq!(t["outputSchema"]["type"], "object", "{name}");
         assert!(t["title"].as_str().is_some_and(|s| !s.is_empty()));
-        let read_only = name != "tag_customers";
+        let read_only = !["tag_customers", "run_segmentation"].contains(&name);
         assert_eq!(t["annotations"]["readOnlyHint"], read_only, "{name}");
         assert_eq!(t["annotations"]["destructiveHint"], !read_only, "{name}");
         jsonschema::validator_for(&t["outputSchema"]).unwrap();

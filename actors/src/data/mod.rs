@@ -166,6 +166,13 @@ impl DataTools {
             },
             order_stats,
             recent_orders,
+            intelligence: crate::intelligence::customer_intelligence(
+                &self.store,
+                ctx.organization_id,
+                customer.id,
+            )
+            .await
+            .map_err(failed(tool))?,
         })
     }
 

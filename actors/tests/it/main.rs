@@ -4,6 +4,7 @@
 
 mod bench;
 mod ingest;
+mod intelligence;
 mod jobs;
 mod planner;
 mod scheduler;

@@ -244,19 +244,19 @@ async fn answers_from_tools_with_numbers_as_returned(ctx: Ctx) {
     assert_eq!(history[1].content, answer);
     assert_eq!(history[1].metadata["tools"][0], "revenue_over_time");
 
-    // A module that is not built says so; the answer does not invent numbers.
+    // A job that has not run says so; the answer does not invent numbers.
     let (_, outcome, events) =
         ask(&s.planner, org, None, "Which customers are about to churn?").await;
-    assert_eq!(tool_calls(&events), ["churn_risk"]);
+    assert_eq!(tool_calls(&events), ["churn_predictions"]);
     let failed = events.iter().any(|e| {
         matches!(&e.body, EventBody::ToolResult { ok: false, error: Some(msg), .. }
-            if msg.contains("not available yet"))
+            if msg.contains("churn job has not run"))
     });
     assert!(failed, "{events:#?}");
     let TurnOutcome::Answered { answer } = outcome else {
         panic!()
     };
-    assert!(answer.contains("not available yet"), "{answer}");
+    assert!(answer.contains("churn job has not run"), "{answer}");
     s.runtime.shutdown().await;
 }
 

@@ -21,6 +21,7 @@ mod connectors;
 mod conversations;
 mod customers;
 mod error;
+mod intelligence;
 mod jobs;
 mod orders;
 mod organizations;
@@ -48,6 +49,10 @@ pub use checkpoints::{GraphCheckpointRow, GraphThreadSummary};
 pub use connectors::CONNECTOR_STATUS_NEW;
 pub use conversations::{Conversation, StoredMessage};
 pub use error::StoreError;
+pub use intelligence::{
+    AnalyticsEvent, AnalyticsInput, AnalyticsItem, AnalyticsOrder, ChurnPrediction, CurrentSegment,
+    NewChurnPrediction, PersonaTransition, RFM_SEGMENT_KIND, SegmentMember,
+};
 pub use organizations::validate_slug;
 pub use secrets::SecretKey;
 pub use tx::StoreTx;

@@ -396,7 +396,27 @@ fn offline_routes_paraphrases_to_tools_and_slots() {
 /// nullable optionals).
 #[test]
 fn offline_routes_paraphrases_over_the_real_catalog() {
-    let cases = paraphrases::cases();
+    // The real catalog answers churn and segment questions with the M1/M6
+    // tools that replaced the issue-3 placeholders.
+    let mut cases: Vec<paraphrases::Case> = paraphrases::cases()
+        .into_iter()
+        .map(|(q, calls)| {
+            let calls = calls
+                .into_iter()
+                .map(|(tool, args)| match tool {
+                    // Leaving customers with what to do about them.
+                    "churn_risk" if q == "Which customers are at risk of leaving?" => {
+                        ("at_risk_customers", args)
+                    }
+                    "churn_risk" => ("churn_predictions", args),
+                    "segment_summary" => ("segments_overview", args),
+                    other => (other, args),
+                })
+                .collect();
+            (q, calls)
+        })
+        .collect();
+    cases.extend(paraphrases::intelligence_cases());
     let failures = paraphrases::misrouted(&aima_tools::catalog(), &cases);
     assert!(
         failures.is_empty(),

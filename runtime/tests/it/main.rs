@@ -10,6 +10,7 @@
 mod connectors;
 mod graph;
 mod harness;
+mod intelligence;
 mod llm;
 mod llm_support;
 mod registry;

@@ -78,7 +78,7 @@ async fn every_catalog_tool_registers() {
     sorted.sort();
     assert_eq!(names, sorted);
     assert_eq!(registry.module_specs(Module::Data).count(), 7);
-    assert!(registry.contains("churn_risk"));
+    assert!(registry.contains("churn_predictions"));
 }
 
 #[tokio::test]
@@ -202,7 +202,7 @@ async fn bad_arguments_name_the_field_and_what_was_expected() {
         ("customer_count", json!([1, 2]), "(root)", "object"),
         ("customer_count", json!("DE"), "(root)", "object"),
         (
-            "segment_summary",
+            "segments_overview",
             json!({"x": 1}),
             "/x",
             "unknown field `x` (this object takes no fields)",

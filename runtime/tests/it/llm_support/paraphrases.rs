@@ -431,6 +431,34 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
+/// Questions for the M1/M6 tools of the real catalog (issue 4).
+pub fn intelligence_cases() -> Vec<Case> {
+    vec![
+        (
+            "who are my at-risk customers and what should I do?",
+            vec![("at_risk_customers", json!({}))],
+        ),
+        ("show my segments", vec![("segments_overview", json!({}))]),
+        (
+            "how many champions do I have",
+            vec![("segment_members", json!({"segment": "Champions"}))],
+        ),
+        ("CLV by segment", vec![("clv_by_segment", json!({}))]),
+        (
+            "which customers are likely to churn in 30 days",
+            vec![("churn_predictions", json!({}))],
+        ),
+        (
+            "list the members of the Can't Lose Them segment",
+            vec![("segment_members", json!({"segment": "Can't Lose Them"}))],
+        ),
+        (
+            "which customers moved to a worse segment recently?",
+            vec![("drift_alerts", json!({}))],
+        ),
+    ]
+}
+
 /// The cases `tools` gets wrong, each described.
 pub fn misrouted(tools: &[ToolSpec], cases: &[Case]) -> Vec<String> {
     let p = OfflineProvider::new();
