@@ -548,9 +548,38 @@ async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
             p.revenue
         )?;
     }
+    let started = std::time::Instant::now();
+    let summary = aima_actors::intelligence::run_all(store, org).await?;
+    let f = &summary.features;
     outln!(
-        "\nAnalyses: segmentation, churn/CLV and attribution are not built yet (issues 4-6); \
-         nothing here is estimated.\nAsk about the data: aima ask \"What was revenue by month in 1997?\""
+        "\nCustomer intelligence (as of {}, the data's end; {:.1?}): features for {} customers, personas for {}:",
+        f.as_of.format("%Y-%m-%d"),
+        started.elapsed(),
+        f.customers,
+        f.scored
+    )?;
+    let mut personas: Vec<_> = f.personas.iter().filter(|(_, n)| **n > 0).collect();
+    personas.sort_by(|a, b| b.1.cmp(a.1));
+    for (persona, n) in personas {
+        outln!("  {persona:<22} {n:>7}")?;
+    }
+    let c = &summary.churn;
+    outln!(
+        "Churn and CLV ({}): {} customers scored; 90-day risk tiers: {}{}",
+        c.model_version,
+        c.customers,
+        c.tiers
+            .iter()
+            .map(|(tier, n)| format!("{tier} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        c.mean_clv
+            .map(|v| format!("; mean 12-month CLV {v:.2}"))
+            .unwrap_or_default()
+    )?;
+    outln!(
+        "\nCampaign prediction, content, brand monitoring and attribution are not built yet; nothing here is estimated.\n\
+         Ask: aima ask \"who are my at-risk customers and what should I do?\""
     )?;
     Ok(())
 }
