@@ -92,9 +92,9 @@ pub enum EvaluateCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Segment quality on the CDNOW time split: the share of next-period
-    /// revenue variance explained by the RFM personas and by behavioural
-    /// fingerprint clusters.
+    /// Segment quality on a time split (CDNOW, or an organization's orders
+    /// with --org): the share of next-period revenue variance explained by
+    /// the RFM personas and by behavioural fingerprint clusters.
     Segments {
         /// Output: a table for people, or JSON with stable keys.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -105,6 +105,15 @@ pub enum EvaluateCommand {
         /// Fingerprint training epochs.
         #[arg(long, default_value_t = 2)]
         epochs: usize,
+        /// Evaluate this organization's orders instead of CDNOW: segmented
+        /// as of its last order date minus --holdout-days, scored on the
+        /// revenue of those last days.
+        #[arg(long)]
+        org: Option<String>,
+        /// With --org: days of the holdout (the next period) at the end of
+        /// the organization's data.
+        #[arg(long, default_value_t = 90, requires = "org")]
+        holdout_days: u32,
     },
 }
 

@@ -132,11 +132,91 @@ fn print_table(r: &ClvHoldoutReport) -> std::io::Result<()> {
     outln!("Served: {} ({})", r.served_model, r.served_reason)
 }
 
-/// `aima evaluate segments`: segment quality on the CDNOW time split, RFM
-/// personas beside fingerprint clusters.
-pub fn segments(format: Format, train_customers: usize, epochs: usize) -> Result<()> {
-    let purchases = cdnow()?;
-    let config = HoldoutConfig::cdnow();
+/// The purchases and time split `aima evaluate segments` works on.
+pub struct SegmentData {
+    /// What the data is, in words.
+    pub label: String,
+    /// Every purchase.
+    pub purchases: Vec<Purchase>,
+    /// The split (only its dates are used).
+    pub config: HoldoutConfig,
+}
+
+impl SegmentData {
+    /// CDNOW: segmented as of week 39, scored on weeks 40-78.
+    pub fn cdnow() -> Result<SegmentData> {
+        Ok(SegmentData {
+            label: "CDNOW, segmented as of 1997-09-30, outcome: revenue in weeks 40-78".into(),
+            purchases: cdnow()?,
+            config: HoldoutConfig::cdnow(),
+        })
+    }
+
+    /// An organization's purchases (orders that are not cancelled or
+    /// refunded, with a non-negative amount; quantity = the order's units),
+    /// segmented as of its last order date minus `holdout_days`.
+    pub async fn of_org(
+        store: &aima_runtime::store::Store,
+        org: &aima_runtime::store::Organization,
+        holdout_days: u32,
+    ) -> Result<SegmentData> {
+        let input = store.analytics_input(org.id).await?;
+        let mut units = vec![0.0; input.orders.len()];
+        for item in &input.items {
+            if let Some(u) = units.get_mut(item.order as usize) {
+                *u += item.quantity;
+            }
+        }
+        let purchases: Vec<Purchase> = input
+            .orders
+            .iter()
+            .zip(&units)
+            .filter(|(o, _)| {
+                let status = o.status.as_deref().unwrap_or("").to_ascii_lowercase();
+                o.amount >= 0.0 && !status.contains("cancel") && !status.contains("refund")
+            })
+            .map(|(o, u)| Purchase {
+                customer: o.customer,
+                date: o.ordered_at.date_naive(),
+                amount: o.amount,
+                quantity: if *u > 0.0 { *u } else { 1.0 },
+            })
+            .collect();
+        let end = purchases
+            .iter()
+            .map(|p| p.date)
+            .max()
+            .with_context(|| format!("organization '{}' has no purchases", org.slug))?;
+        let calibration_end = end - chrono::Days::new(u64::from(holdout_days));
+        if !purchases.iter().any(|p| p.date <= calibration_end) {
+            anyhow::bail!(
+                "organization '{}': no purchase before {calibration_end} ({holdout_days} days before its last order on {end}); use a shorter --holdout-days",
+                org.slug
+            );
+        }
+        Ok(SegmentData {
+            label: format!(
+                "organization '{}', segmented as of {calibration_end}, outcome: revenue in the {holdout_days} days to {end}",
+                org.slug
+            ),
+            purchases,
+            config: HoldoutConfig {
+                calibration_end,
+                holdout_end: end,
+                ..HoldoutConfig::cdnow()
+            },
+        })
+    }
+}
+
+/// `aima evaluate segments`: segment quality on a time split, RFM personas
+/// beside fingerprint clusters.
+pub fn segments(
+    data: &SegmentData,
+    format: Format,
+    train_customers: usize,
+    epochs: usize,
+) -> Result<()> {
     let bar = spinner()?;
     bar.set_message("training the fingerprint transformer");
     let options = FingerprintOptions {
@@ -144,7 +224,7 @@ pub fn segments(format: Format, train_customers: usize, epochs: usize) -> Result
         epochs,
         ..FingerprintOptions::default()
     };
-    let (clusters, run) = fingerprint_clusters(&purchases, &config, &options, &mut |p| {
+    let (clusters, run) = fingerprint_clusters(&data.purchases, &data.config, &options, &mut |p| {
         bar.set_message(format!(
             "training the fingerprint transformer: step {} of {} (loss {:.3})",
             p.step + 1,
@@ -156,8 +236,8 @@ pub fn segments(format: Format, train_customers: usize, epochs: usize) -> Result
     .context("fingerprint clustering failed")?;
     bar.set_message("scoring segments");
     let report = segment_quality(
-        &purchases,
-        &config,
+        &data.purchases,
+        &data.config,
         &[("fingerprint_clusters".to_owned(), clusters)],
     )
     .context("segment quality failed")?;
@@ -166,6 +246,7 @@ pub fn segments(format: Format, train_customers: usize, epochs: usize) -> Result
         Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
+                "data": data.label,
                 "customers": report.customers,
                 "next_period_revenue": report.next_period_revenue,
                 "groupings": report.groupings,
@@ -174,7 +255,8 @@ pub fn segments(format: Format, train_customers: usize, epochs: usize) -> Result
         )?,
         Format::Text => {
             outln!(
-                "Segment quality on CDNOW: {} customers segmented as of 1997-09-30; outcome: each one's revenue in weeks 40-78 (total ${:.0})",
+                "Segment quality on {}: {} customers; next-period revenue {:.2}",
+                data.label,
                 report.customers,
                 report.next_period_revenue
             )?;

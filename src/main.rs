@@ -143,8 +143,20 @@ async fn run(cli: Cli) -> Result<()> {
                     format,
                     train_customers,
                     epochs,
+                    org,
+                    holdout_days,
                 },
-        } => evaluate::segments(format, train_customers, epochs),
+        } => {
+            let data = match org {
+                None => evaluate::SegmentData::cdnow()?,
+                Some(slug) => {
+                    let store = open_store(&config).await?;
+                    let org = resolve_org(&store, &config, Some(&slug), false).await?;
+                    evaluate::SegmentData::of_org(&store, &org, holdout_days).await?
+                }
+            };
+            evaluate::segments(&data, format, train_customers, epochs)
+        }
         Command::Bench {
             command: BenchCommand::Import(args),
         } => bench::import::run(&config, args).await,
