@@ -45,7 +45,11 @@ use aima_models::fingerprint::{
     self, EventKind, FingerprintConfig, SeqEvent, TrainConfig, TrainMetrics,
 };
 use aima_models::rfm::{self, Persona};
-use aima_runtime::store::{AnalyticsInput, NewAlert, NewFingerprint, Store};
+use aima_runtime::store::{
+    AnalyticsInput, NeighbourFilter, NewAlert, NewFingerprint, RFM_SEGMENT_KIND, Store, StoreError,
+    StoredFingerprint,
+};
+use aima_tools::modules::{FingerprintClusterRow, SimilarCustomerRow};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -501,6 +505,97 @@ pub async fn run_fingerprints_with(
         alerts,
         as_of,
     })
+}
+
+/// The clusters of the latest fingerprint run of `org` as registered in the
+/// model registry, by id; empty when no run has happened.
+///
+/// # Errors
+/// [`StoreError`] of the read.
+pub async fn latest_clusters(
+    store: &Store,
+    org: Uuid,
+) -> Result<Vec<FingerprintClusterRow>, StoreError> {
+    let Some(model) = store.latest_model(Some(org), FINGERPRINT_MODEL).await? else {
+        return Ok(Vec::new());
+    };
+    let clusters = model
+        .metrics
+        .get("clusters")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    Ok(clusters
+        .iter()
+        .filter_map(|c| {
+            Some(FingerprintClusterRow {
+                cluster: c.get("id")?.as_i64()?,
+                persona: c.get("persona").and_then(Value::as_str).map(str::to_string),
+                name: c.get("name")?.as_str()?.to_string(),
+                size: c.get("size")?.as_u64()?,
+                mean_health_score: c.get("mean_health").and_then(Value::as_f64),
+            })
+        })
+        .collect())
+}
+
+/// A customer's fingerprint neighbours with names, personas and cluster
+/// names; `None` when the customer has no stored fingerprint.
+pub(crate) struct Similar {
+    /// The customer's own fingerprint.
+    pub(crate) own: StoredFingerprint,
+    /// Name of the customer's cluster, if clustered.
+    pub(crate) cluster_name: Option<String>,
+    /// Neighbours, most similar first.
+    pub(crate) rows: Vec<SimilarCustomerRow>,
+}
+
+/// Up to `limit` neighbours of `customer` in `org` restricted by `filter`,
+/// with display fields (see [`Similar`]).
+pub(crate) async fn similar_customers(
+    store: &Store,
+    org: Uuid,
+    customer: Uuid,
+    limit: usize,
+    filter: &NeighbourFilter,
+) -> Result<Option<Similar>, StoreError> {
+    let Some(own) = store.fingerprint_of(org, customer).await? else {
+        return Ok(None);
+    };
+    let Some(near) = store
+        .nearest_fingerprints(org, customer, limit, filter)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let names: HashMap<i64, String> = latest_clusters(store, org)
+        .await?
+        .into_iter()
+        .map(|c| (c.cluster, c.name))
+        .collect();
+    let personas: HashMap<Uuid, String> = store
+        .segment_assignments(org, RFM_SEGMENT_KIND)
+        .await?
+        .into_iter()
+        .collect();
+    let mut rows = Vec::with_capacity(near.len());
+    for n in near {
+        let c = store.get_customer(org, n.customer_id).await?;
+        rows.push(SimilarCustomerRow {
+            customer_id: n.customer_id,
+            name: c.as_ref().and_then(|c| c.full_name.clone()),
+            email: c.as_ref().and_then(|c| c.email.clone()),
+            similarity: (n.similarity * 10_000.0).round() / 10_000.0,
+            persona: personas.get(&n.customer_id).cloned(),
+            cluster: n.cluster,
+            cluster_name: n.cluster.and_then(|k| names.get(&k).cloned()),
+        });
+    }
+    Ok(Some(Similar {
+        cluster_name: own.cluster.and_then(|k| names.get(&k).cloned()),
+        own,
+        rows,
+    }))
 }
 
 #[cfg(test)]

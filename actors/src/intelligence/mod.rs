@@ -60,8 +60,8 @@ use crate::jobs::{JobFailure, JobKind, JobRunner};
 
 pub use fingerprints::{
     FINGERPRINT_DRIFT_ALERT, FINGERPRINT_MODEL, FingerprintCluster, FingerprintOptions,
-    FingerprintSummary, MIN_FINGERPRINT_CUSTOMERS, fingerprint_kind, run_fingerprints,
-    run_fingerprints_with, sequences,
+    FingerprintSummary, MIN_FINGERPRINT_CUSTOMERS, fingerprint_kind, latest_clusters,
+    run_fingerprints, run_fingerprints_with, sequences,
 };
 pub use tools::IntelligenceTools;
 
@@ -260,6 +260,16 @@ pub async fn customer_intelligence(
             .and_then(RiskTier::parse)
             .map(|t| t.intervention().to_string()),
         risk_tier: tier,
+        similar_customers: fingerprints::similar_customers(
+            store,
+            org,
+            customer,
+            5,
+            &aima_runtime::store::NeighbourFilter::default(),
+        )
+        .await?
+        .map(|s| s.rows)
+        .unwrap_or_default(),
     })
 }
 

@@ -6,6 +6,8 @@
 use aima_actors::intelligence::{
     FINGERPRINT_MODEL, FingerprintOptions, IntelligenceError, run_features, run_fingerprints_with,
 };
+use aima_actors::{Handlers, Runtime, RuntimeOptions};
+use aima_runtime::registry::ToolContext;
 use aima_runtime::store::testing::Ctx;
 use aima_runtime::store::{NeighbourFilter, NewCustomer, NewOrder, NewOrderItem, Store};
 use aima_runtime::store_tests;
@@ -124,6 +126,35 @@ async fn fingerprint_job_clusters_and_neighbours(ctx: Ctx) {
 
     let (org, [steady, lapsed, one_off]) = fixture(store, "beans").await;
     run_features(store, org).await.unwrap();
+    let runtime = Runtime::start(
+        store.clone(),
+        Handlers::standard(store.clone()),
+        RuntimeOptions::default(),
+    )
+    .await
+    .unwrap();
+    let registry = runtime.registry(aima_tools::catalog());
+    let cx = ToolContext {
+        organization_id: org,
+        thread_id: None,
+    };
+    // Before the job ran: a clear error naming the job; no clusters.
+    let err = registry
+        .call(
+            &cx,
+            "similar_customers",
+            json!({"customer": "fp0@example.com"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no behavioural fingerprints yet"), "{err}");
+    assert!(err.contains("features"), "{err}");
+    let overview = registry
+        .call(&cx, "segments_overview", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(overview["fingerprint_clusters"], json!([]));
     let s = run_fingerprints_with(store, org, &options()).await.unwrap();
     assert_eq!(s.customers, 60);
     assert_eq!(s.trained_on, 60);
@@ -193,6 +224,75 @@ async fn fingerprint_job_clusters_and_neighbours(ctx: Ctx) {
         "{near:?}"
     );
     let _ = lapsed;
+
+    // The tools over the stored fingerprints.
+    let similar = registry
+        .call(
+            &cx,
+            "similar_customers",
+            json!({"customer": "fp1@example.com", "limit": 5}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(similar["customer_id"], json!(steady[1]));
+    let rows = similar["customers"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    for r in rows {
+        assert!(r["similarity"].as_f64().unwrap() <= 1.0);
+        assert!(r["persona"].is_string(), "{r}");
+        assert!(r["email"].as_str().unwrap().ends_with("@example.com"));
+    }
+    // By name, restricted to one persona: every neighbour is in it.
+    let by_name = registry
+        .call(
+            &cx,
+            "similar_customers",
+            json!({"customer": "Fingerprint 01", "segment": "Champions"}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        by_name["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["persona"] == "champions"),
+        "{by_name}"
+    );
+    let unknown = registry
+        .call(
+            &cx,
+            "similar_customers",
+            json!({"customer": "nobody@nowhere"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("no customer"), "{unknown}");
+    let overview = registry
+        .call(&cx, "segments_overview", json!({}))
+        .await
+        .unwrap();
+    let clusters = overview["fingerprint_clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), s.clusters.len());
+    assert!(
+        clusters
+            .iter()
+            .all(|c| c["name"].is_string() && c["size"].as_u64() > Some(0))
+    );
+    let profile = registry
+        .call(
+            &cx,
+            "customer_profile",
+            json!({"customer": "fp2@example.com"}),
+        )
+        .await
+        .unwrap();
+    let near = profile["intelligence"]["similar_customers"]
+        .as_array()
+        .unwrap();
+    assert_eq!(near.len(), 5);
+    assert_ne!(near[0]["customer_id"], json!(steady[2]));
 
     // A second run replaces the vectors and registers a new version.
     let again = run_fingerprints_with(store, org, &options()).await.unwrap();
