@@ -4,7 +4,8 @@
 //! clear error when too few customers have events.
 
 use aima_actors::intelligence::{
-    FINGERPRINT_MODEL, FingerprintOptions, IntelligenceError, run_features, run_fingerprints_with,
+    FINGERPRINT_DRIFT_ALERT, FINGERPRINT_MODEL, FingerprintOptions, IntelligenceError,
+    run_features, run_fingerprints_with,
 };
 use aima_actors::{Handlers, Runtime, RuntimeOptions};
 use aima_runtime::registry::ToolContext;
@@ -294,8 +295,60 @@ async fn fingerprint_job_clusters_and_neighbours(ctx: Ctx) {
     assert_eq!(near.len(), 5);
     assert_ne!(near[0]["customer_id"], json!(steady[2]));
 
-    // A second run replaces the vectors and registers a new version.
+    // Drift: pretend the previous run named every cluster Champions. The
+    // next run (same data) moves everyone whose cluster is now named with
+    // a worse persona, and each such move raises one alert.
+    let fake: Vec<serde_json::Value> = s
+        .clusters
+        .iter()
+        .map(|c| json!({"id": c.id, "persona": "champions", "name": "Champions", "size": c.size}))
+        .collect();
+    store
+        .register_model(
+            Some(org),
+            FINGERPRINT_MODEL,
+            "previous-all-champions",
+            json!({ "clusters": fake }),
+            None,
+        )
+        .await
+        .unwrap();
     let again = run_fingerprints_with(store, org, &options()).await.unwrap();
     assert_ne!(again.model_version, s.model_version);
     assert_eq!(store.fingerprints(org).await.unwrap().len(), 60);
+    let previously_clustered: std::collections::HashSet<Uuid> = stored
+        .iter()
+        .filter(|f| f.cluster.is_some())
+        .map(|f| f.customer_id)
+        .collect();
+    let now = store.fingerprints(org).await.unwrap();
+    let worse = now
+        .iter()
+        .filter(|f| previously_clustered.contains(&f.customer_id))
+        .filter(|f| {
+            f.cluster.is_some_and(|c| {
+                again.clusters[c as usize]
+                    .persona
+                    .as_deref()
+                    .is_some_and(|p| p != "champions")
+            })
+        })
+        .count();
+    assert_eq!(again.alerts, worse);
+    assert!(worse > 0, "{again:?}");
+    let alerts = store
+        .list_alerts_of_kind(org, FINGERPRINT_DRIFT_ALERT, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), worse);
+    for a in &alerts {
+        assert_eq!(a.details["from_cluster"]["name"], "Champions");
+        assert_ne!(a.details["to_cluster"]["persona"], "champions");
+        assert!(
+            a.details["distance_to_own_centroid"]
+                .as_f64()
+                .is_some_and(|d| d >= 0.0)
+        );
+        assert!(a.customer_id.is_some());
+    }
 }
