@@ -311,6 +311,10 @@ fn demo_loads_real_transactions_once() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("23570 customers, 69659 orders"), "{text}");
+    assert!(
+        text.contains("Behavioural fingerprints (") && text.contains("23570 customers embedded"),
+        "{text}"
+    );
     // CDNOW's first month, January 1997, summed from the real transactions
     // (awk over CDNOW_master.txt: 299,060.17 over 8,928 orders).
     let january = text
