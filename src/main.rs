@@ -575,6 +575,22 @@ async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
     for (persona, n) in personas {
         outln!("  {persona:<22} {n:>7}")?;
     }
+    match (&summary.fingerprints, &summary.fingerprints_skipped) {
+        (Some(fp), _) => outln!(
+            "Behavioural fingerprints ({}): {} customers embedded, {} clusters ({}), {:.0} % in none",
+            fp.model_version,
+            fp.customers,
+            fp.clusters.len(),
+            fp.clusters
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.size))
+                .collect::<Vec<_>>()
+                .join(", "),
+            fp.noise_share * 100.0
+        )?,
+        (None, Some(why)) => outln!("Behavioural fingerprints skipped: {why}")?,
+        (None, None) => {}
+    }
     let c = &summary.churn;
     outln!(
         "Churn and CLV ({}): {} customers scored; 90-day risk tiers: {}{}",

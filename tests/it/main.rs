@@ -311,6 +311,10 @@ fn demo_loads_real_transactions_once() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("23570 customers, 69659 orders"), "{text}");
+    assert!(
+        text.contains("Behavioural fingerprints (") && text.contains("23570 customers embedded"),
+        "{text}"
+    );
     // CDNOW's first month, January 1997, summed from the real transactions
     // (awk over CDNOW_master.txt: 299,060.17 over 8,928 orders).
     let january = text
@@ -390,7 +394,7 @@ fn tools_list_prints_the_catalog_in_three_formats_without_a_database() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let functions = json_of(&out.stdout);
     let functions = functions.as_array().expect("array");
-    assert_eq!(functions.len(), 18);
+    assert_eq!(functions.len(), 19);
     let revenue = functions
         .iter()
         .find(|f| f["function"]["name"] == "revenue_over_time")
@@ -411,7 +415,7 @@ fn tools_list_prints_the_catalog_in_three_formats_without_a_database() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let mcp = json_of(&out.stdout);
     let tools = mcp["tools"].as_array().expect("tools");
-    assert_eq!(tools.len(), 18);
+    assert_eq!(tools.len(), 19);
     let tag = tools
         .iter()
         .find(|t| t["name"] == "tag_customers")

@@ -242,6 +242,10 @@ pub struct CustomerIntelligence {
     pub risk_tier: Option<String>,
     /// Recommended intervention for the tier.
     pub intervention: Option<String>,
+    /// The 5 customers with the most similar behavioural fingerprints
+    /// (M1), most similar first; empty until fingerprints are computed.
+    #[serde(default)]
+    pub similar_customers: Vec<crate::modules::SimilarCustomerRow>,
 }
 
 impl Tool for CustomerProfile {

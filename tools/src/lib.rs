@@ -47,6 +47,7 @@ pub fn catalog() -> Vec<ToolSpec> {
         modules::ChurnPredictions::spec(),
         modules::AtRiskCustomers::spec(),
         modules::ClvBySegment::spec(),
+        modules::SimilarCustomers::spec(),
     ];
     specs.sort_by(|a, b| a.name.cmp(&b.name));
     specs

@@ -55,6 +55,10 @@ pub struct SegmentsOverviewOutput {
     pub computed_at: Option<DateTime<Utc>>,
     /// Every persona, largest first.
     pub segments: Vec<PersonaSegment>,
+    /// Behavioural fingerprint clusters of the latest fingerprint run, by
+    /// id; empty until fingerprints have been computed.
+    #[serde(default)]
+    pub fingerprint_clusters: Vec<FingerprintClusterRow>,
 }
 
 impl Tool for SegmentsOverview {
@@ -765,4 +769,105 @@ impl Tool for ClvBySegment {
     ];
     type Input = ClvBySegmentInput;
     type Output = ClvBySegmentOutput;
+}
+
+// ---------------------------------------------------------------- M1 similar_customers
+
+/// `similar_customers` (M1): the customers whose behavioural fingerprints
+/// are closest to one customer's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimilarCustomers;
+
+/// Default number of neighbours [`SimilarCustomers`] returns.
+pub const DEFAULT_SIMILAR_LIMIT: u32 = 10;
+
+/// Arguments of `similar_customers`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarCustomersInput {
+    /// The customer: id, e-mail or full name.
+    #[schemars(length(min = 1, max = 200))]
+    pub customer: String,
+    /// Most neighbours to return (1 to 100; default 10), most similar first.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100), extend("default" = 10))]
+    pub limit: Option<u32>,
+    /// Only neighbours currently in this persona segment (key or name,
+    /// e.g. "champions", "At Risk").
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 100))]
+    pub segment: Option<String>,
+}
+
+/// One fingerprint cluster of the organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FingerprintClusterRow {
+    /// Cluster id of the latest fingerprint run.
+    pub cluster: i64,
+    /// Persona key the cluster is named with; null when no member has
+    /// purchased.
+    pub persona: Option<String>,
+    /// Display name ("Champions", ... or "No purchases").
+    pub name: String,
+    /// Members.
+    pub size: u64,
+    /// Mean health score of its members, 0 to 100; null without features.
+    pub mean_health_score: Option<f64>,
+}
+
+/// A customer similar to the one asked about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SimilarCustomerRow {
+    /// The customer's id.
+    pub customer_id: Uuid,
+    /// Full name; null when unknown.
+    pub name: Option<String>,
+    /// E-mail; null when unknown.
+    pub email: Option<String>,
+    /// Cosine similarity of the fingerprints, -1 to 1 (1 = same behaviour).
+    pub similarity: f64,
+    /// RFM persona key; null without a purchase.
+    pub persona: Option<String>,
+    /// Fingerprint cluster id; null when the customer is in no cluster.
+    pub cluster: Option<i64>,
+    /// The cluster's name; null when in no cluster.
+    pub cluster_name: Option<String>,
+}
+
+/// Result of `similar_customers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SimilarCustomersOutput {
+    /// The customer asked about.
+    pub customer_id: Uuid,
+    /// Their full name, if known.
+    pub name: Option<String>,
+    /// Their fingerprint cluster id; null when in no cluster.
+    pub cluster: Option<i64>,
+    /// Their cluster's name; null when in no cluster.
+    pub cluster_name: Option<String>,
+    /// Version of the fingerprint run.
+    pub model_version: String,
+    /// When the fingerprints were computed.
+    pub computed_at: DateTime<Utc>,
+    /// Neighbours, most similar first.
+    pub customers: Vec<SimilarCustomerRow>,
+}
+
+impl Tool for SimilarCustomers {
+    const NAME: &'static str = "similar_customers";
+    const DESCRIPTION: &'static str = "Lookalikes: people similar to a given one, who behave \
+        alike (nearest neighbours of behavioural fingerprints learned from order and event \
+        histories), with similarity, persona and cluster; optionally within one segment (M1 \
+        customer intelligence).";
+    const EFFECT: Effect = Effect::ReadOnly;
+    const MODULE: Module = Module::M1;
+    const EXAMPLES: &'static [&'static str] = &[
+        "customers like anna@example.com",
+        "who is similar to Noah Sato",
+        "Which buyers behave like max@example.org?",
+        "lookalikes of my best buyer",
+        "find people similar to jane@example.com",
+    ];
+    type Input = SimilarCustomersInput;
+    type Output = SimilarCustomersOutput;
 }

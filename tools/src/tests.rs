@@ -80,6 +80,7 @@ fn catalog_is_sorted_unique_and_complete() {
         "churn_predictions",
         "at_risk_customers",
         "clv_by_segment",
+        "similar_customers",
     ] {
         assert!(names.contains(&name), "{name} missing");
     }

@@ -34,6 +34,7 @@
 //! The fit (parameters, log-likelihoods, sample sizes) is registered in the
 //! model registry as model [`CHURN_MODEL`], version = the run's time.
 
+mod fingerprints;
 mod tools;
 
 use std::collections::{BTreeMap, HashMap};
@@ -57,6 +58,11 @@ use uuid::Uuid;
 
 use crate::jobs::{JobFailure, JobKind, JobRunner};
 
+pub use fingerprints::{
+    FINGERPRINT_DRIFT_ALERT, FINGERPRINT_MODEL, FingerprintCluster, FingerprintOptions,
+    FingerprintSummary, MIN_FINGERPRINT_CUSTOMERS, fingerprint_kind, latest_clusters,
+    run_fingerprints, run_fingerprints_with, sequences,
+};
 pub use tools::IntelligenceTools;
 
 /// The alert kind raised when a customer moves to a worse persona.
@@ -116,6 +122,22 @@ pub enum IntelligenceError {
         step: &'static str,
         /// The model error.
         source: ClvError,
+    },
+    /// The fingerprint model rejected the input or failed.
+    #[error("organization {org}: fingerprints: {source}")]
+    Fingerprint {
+        /// The organization.
+        org: Uuid,
+        /// The model error (names the offending customer/event).
+        source: aima_models::fingerprint::FingerprintError,
+    },
+    /// Clustering the fingerprints failed.
+    #[error("organization {org}: fingerprint clusters: {source}")]
+    Clustering {
+        /// The organization.
+        org: Uuid,
+        /// The clustering error.
+        source: aima_models::cluster::ClusterError,
     },
     /// The compute task panicked or was cancelled.
     #[error("organization {org}: the {job} computation stopped: {reason}")]
@@ -238,6 +260,16 @@ pub async fn customer_intelligence(
             .and_then(RiskTier::parse)
             .map(|t| t.intervention().to_string()),
         risk_tier: tier,
+        similar_customers: fingerprints::similar_customers(
+            store,
+            org,
+            customer,
+            5,
+            &aima_runtime::store::NeighbourFilter::default(),
+        )
+        .await?
+        .map(|s| s.rows)
+        .unwrap_or_default(),
     })
 }
 
@@ -280,17 +312,41 @@ pub struct IntelligenceSummary {
     pub features: FeaturesSummary,
     /// Churn and CLV.
     pub churn: ChurnSummary,
+    /// Fingerprints and their clusters; `None` when skipped.
+    pub fingerprints: Option<FingerprintSummary>,
+    /// Why fingerprints were skipped (too few customers with events).
+    pub fingerprints_skipped: Option<String>,
 }
 
-/// Features + personas, then churn + CLV, for one organization (what `aima
+/// Runs the fingerprint job after features: too little data is reported as
+/// skipped (`Err(reason)`), any other failure is an error.
+async fn fingerprints_after_features(
+    store: &Store,
+    org: Uuid,
+) -> Result<Result<FingerprintSummary, String>, IntelligenceError> {
+    match run_fingerprints(store, org).await {
+        Ok(s) => Ok(Ok(s)),
+        Err(e @ IntelligenceError::NotEnoughData { .. }) => Ok(Err(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
+
+/// Features + personas, fingerprints + clusters (skipped with a reason
+/// when too few customers have events), then churn + CLV, for one organization (what `aima
 /// demo` runs after an import).
 ///
 /// # Errors
 /// The first failing step's [`IntelligenceError`].
 pub async fn run_all(store: &Store, org: Uuid) -> Result<IntelligenceSummary, IntelligenceError> {
     let features = run_features(store, org).await?;
+    let fingerprints = fingerprints_after_features(store, org).await?;
     let churn = run_churn(store, org).await?;
-    Ok(IntelligenceSummary { features, churn })
+    Ok(IntelligenceSummary {
+        features,
+        churn,
+        fingerprints_skipped: fingerprints.as_ref().err().cloned(),
+        fingerprints: fingerprints.ok(),
+    })
 }
 
 fn store_err(org: Uuid) -> impl Fn(StoreError) -> IntelligenceError {
@@ -748,6 +804,11 @@ pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, Intelli
 /// Runs the M1 and M6 jobs ([`JobKind::Features`], [`JobKind::Drift`],
 /// [`JobKind::Churn`]) over the store.
 ///
+/// `Features` also runs the fingerprint job ([`run_fingerprints`]) after
+/// the personas, reported under `"fingerprints"` of its details (with
+/// `{"skipped": reason}` when too few customers have events), so the
+/// scheduler refreshes fingerprints and clusters with the features.
+///
 /// `Drift` is a re-check: it recomputes features and personas exactly as
 /// `Features` does, so persona moves since the last run raise their alerts
 /// on its daily schedule too. A job for every organization (`org = None`)
@@ -767,6 +828,17 @@ impl IntelligenceJobs {
     async fn run_one(&self, kind: JobKind, org: Uuid) -> Result<Value, IntelligenceError> {
         match kind {
             JobKind::Churn => run_churn(&self.store, org).await.map(|s| json!(s)),
+            JobKind::Features => {
+                let mut out = json!(run_features(&self.store, org).await?);
+                let fingerprints = match fingerprints_after_features(&self.store, org).await? {
+                    Ok(s) => json!(s),
+                    Err(reason) => json!({ "skipped": reason }),
+                };
+                if let Some(o) = out.as_object_mut() {
+                    o.insert("fingerprints".into(), fingerprints);
+                }
+                Ok(out)
+            }
             _ => run_features(&self.store, org).await.map(|s| json!(s)),
         }
     }

@@ -12,19 +12,21 @@ use aima_tools::modules::{
     AtRiskCustomer, AtRiskCustomers, AtRiskCustomersInput, AtRiskCustomersOutput,
     ChurnPredictionRow, ChurnPredictions, ChurnPredictionsInput, ChurnPredictionsOutput,
     ClvBySegment, ClvBySegmentOutput, DEFAULT_CHURN_LIMIT, DEFAULT_DRIFT_ALERTS_LIMIT,
-    DEFAULT_SEGMENT_MEMBERS_LIMIT, DriftAlert, DriftAlerts, DriftAlertsInput, DriftAlertsOutput,
-    PersonaSegment, RfmEvidence, RunSegmentation, RunSegmentationOutput, SegmentClv, SegmentCount,
-    SegmentMemberRow, SegmentMembers, SegmentMembersInput, SegmentMembersOutput, SegmentsOverview,
-    SegmentsOverviewOutput,
+    DEFAULT_SEGMENT_MEMBERS_LIMIT, DEFAULT_SIMILAR_LIMIT, DriftAlert, DriftAlerts,
+    DriftAlertsInput, DriftAlertsOutput, PersonaSegment, RfmEvidence, RunSegmentation,
+    RunSegmentationOutput, SegmentClv, SegmentCount, SegmentMemberRow, SegmentMembers,
+    SegmentMembersInput, SegmentMembersOutput, SegmentsOverview, SegmentsOverviewOutput,
+    SimilarCustomers, SimilarCustomersInput, SimilarCustomersOutput,
 };
 use async_trait::async_trait;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::fingerprints::{latest_clusters, similar_customers};
 use super::{PERSONA_DRIFT_ALERT, RiskTier, persona_from_key, round2, run_features};
 
 /// Answers the M1 tools (`segments_overview`, `segment_members`,
-/// `run_segmentation`, `drift_alerts`) and the M6 tools
+/// `run_segmentation`, `drift_alerts`, `similar_customers`) and the M6 tools
 /// (`churn_predictions`, `at_risk_customers`, `clv_by_segment`) from the
 /// store, scoped by the calling organization.
 #[derive(Debug, Clone)]
@@ -237,10 +239,128 @@ impl IntelligenceTools {
                 })
             })
             .collect();
+        let fingerprint_clusters = latest_clusters(&self.store, org)
+            .await
+            .map_err(failed(tool))?;
         Ok(SegmentsOverviewOutput {
             customers_with_persona: total,
             computed_at,
             segments,
+            fingerprint_clusters,
+        })
+    }
+
+    /// The customer `reference` names: id, then e-mail, then a unique full
+    /// name.
+    async fn resolve(
+        &self,
+        tool: &'static str,
+        org: Uuid,
+        reference: &str,
+    ) -> Result<aima_runtime::store::Customer, ToolError> {
+        let reference = reference.trim();
+        if let Ok(id) = Uuid::parse_str(reference)
+            && let Some(c) = self
+                .store
+                .get_customer(org, id)
+                .await
+                .map_err(failed(tool))?
+        {
+            return Ok(c);
+        }
+        if let Some(c) = self
+            .store
+            .customer_by_email(org, reference)
+            .await
+            .map_err(failed(tool))?
+        {
+            return Ok(c);
+        }
+        let mut named = self
+            .store
+            .customers_by_name(org, reference)
+            .await
+            .map_err(failed(tool))?;
+        match named.len() {
+            1 => named.pop().ok_or_else(|| ToolError::Failed {
+                tool: tool.to_string(),
+                message: format!("no customer {reference:?}"),
+            }),
+            0 => Err(ToolError::Failed {
+                tool: tool.to_string(),
+                message: format!(
+                    "no customer with id, e-mail or name {reference:?} in this organization"
+                ),
+            }),
+            n => Err(ToolError::Failed {
+                tool: tool.to_string(),
+                message: format!(
+                    "{n} customers are named {reference:?}; ask again with one of their e-mails                      or ids: {}",
+                    named
+                        .iter()
+                        .take(10)
+                        .map(|c| c.email.clone().unwrap_or_else(|| c.id.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    }
+
+    async fn similar(
+        &self,
+        org: Uuid,
+        input: SimilarCustomersInput,
+    ) -> Result<SimilarCustomersOutput, ToolError> {
+        let tool = SimilarCustomers::NAME;
+        let customer = self.resolve(tool, org, &input.customer).await?;
+        let segment = match input.segment.as_deref() {
+            Some(name) => Some(
+                persona_named(name)
+                    .ok_or_else(|| unknown_segment(tool, "/segment", name))?
+                    .key()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        if self
+            .store
+            .latest_model(Some(org), super::FINGERPRINT_MODEL)
+            .await
+            .map_err(failed(tool))?
+            .is_none()
+        {
+            return Err(ToolError::Failed {
+                tool: tool.to_string(),
+                message: "no behavioural fingerprints yet: the fingerprint step of the `features`                           job has not run for this organization (it needs at least 50 customers                           with orders or events); trigger the `features` job first"
+                    .to_string(),
+            });
+        }
+        let limit = input.limit.unwrap_or(DEFAULT_SIMILAR_LIMIT).clamp(1, 100) as usize;
+        let filter = aima_runtime::store::NeighbourFilter {
+            segment,
+            cluster: None,
+        };
+        let Some(found) = similar_customers(&self.store, org, customer.id, limit, &filter)
+            .await
+            .map_err(failed(tool))?
+        else {
+            return Err(ToolError::Failed {
+                tool: tool.to_string(),
+                message: format!(
+                    "customer {} has no fingerprint: they had no orders or events when the                      fingerprints were last computed",
+                    customer.email.as_deref().unwrap_or(&input.customer)
+                ),
+            });
+        };
+        Ok(SimilarCustomersOutput {
+            customer_id: customer.id,
+            name: customer.full_name,
+            cluster: found.own.cluster,
+            cluster_name: found.cluster_name,
+            model_version: found.own.model_version,
+            computed_at: found.own.computed_at,
+            customers: found.rows,
         })
     }
 
@@ -628,6 +748,10 @@ impl ToolHandler for IntelligenceTools {
             ClvBySegment::NAME => {
                 parse::<ClvBySegment>(args)?;
                 render::<ClvBySegment>(self.clv_by_segment(org).await?)
+            }
+            SimilarCustomers::NAME => {
+                let input = parse::<SimilarCustomers>(args)?;
+                render::<SimilarCustomers>(self.similar(org, input).await?)
             }
             other => Err(ToolError::UnknownTool {
                 name: other.to_string(),

@@ -406,6 +406,13 @@ async fn demo_scale_run_all() {
         .unwrap();
     let features_s = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
+    let fp = aima_actors::intelligence::run_fingerprints(&store, org)
+        .await
+        .unwrap();
+    let fingerprints_s = t.elapsed().as_secs_f64();
+    eprintln!("fingerprints {fingerprints_s:.1} s: {}", json!(fp));
+    assert_eq!(fp.trained_on, 2_000);
+    let t = std::time::Instant::now();
     let c = aima_actors::intelligence::run_churn(&store, org)
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod bench;
+mod fingerprints;
 mod ingest;
 mod intelligence;
 mod jobs;

@@ -30,6 +30,7 @@ pub mod secrets;
 pub mod testing;
 mod tx;
 mod types;
+mod vectors;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -57,6 +58,7 @@ pub use organizations::validate_slug;
 pub use secrets::SecretKey;
 pub use tx::StoreTx;
 pub use types::*;
+pub use vectors::{Neighbour, NeighbourFilter, NewFingerprint, StoredFingerprint};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");

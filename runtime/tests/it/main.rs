@@ -15,3 +15,4 @@ mod llm;
 mod llm_support;
 mod registry;
 mod store;
+mod vectors;

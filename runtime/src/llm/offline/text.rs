@@ -163,7 +163,6 @@ pub(crate) fn is_stop(w: &str) -> bool {
             | "wanted"
             | "know"
             | "need"
-            | "like"
             | "look"
             | "s"
             | "t"

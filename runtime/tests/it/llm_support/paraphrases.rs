@@ -456,6 +456,19 @@ pub fn intelligence_cases() -> Vec<Case> {
             "which customers moved to a worse segment recently?",
             vec![("drift_alerts", json!({}))],
         ),
+        (
+            "customers like anna@example.com",
+            vec![("similar_customers", json!({"customer": "anna@example.com"}))],
+        ),
+        // "like" as in "I'd like" is not a similarity question.
+        (
+            "I'd like to see my segments",
+            vec![("segments_overview", json!({}))],
+        ),
+        (
+            "who is similar to Noah Sato",
+            vec![("similar_customers", json!({"customer": "Noah Sato"}))],
+        ),
     ]
 }
 

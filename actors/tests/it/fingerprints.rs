@@ -1,0 +1,354 @@
+//! The fingerprint job on a small seeded organization: vectors stored for
+//! every customer with orders, clusters named with personas, the model
+//! registered, neighbours of a steady buyer mostly steady buyers, and a
+//! clear error when too few customers have events.
+
+use aima_actors::intelligence::{
+    FINGERPRINT_DRIFT_ALERT, FINGERPRINT_MODEL, FingerprintOptions, IntelligenceError,
+    run_features, run_fingerprints_with,
+};
+use aima_actors::{Handlers, Runtime, RuntimeOptions};
+use aima_runtime::registry::ToolContext;
+use aima_runtime::store::testing::Ctx;
+use aima_runtime::store::{NeighbourFilter, NewCustomer, NewOrder, NewOrderItem, Store};
+use aima_runtime::store_tests;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+store_tests!(fingerprint_job_clusters_and_neighbours);
+
+fn day(n: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, 1, 12, 0, 0).unwrap() + Duration::days(n)
+}
+
+fn customer(i: usize) -> NewCustomer {
+    NewCustomer {
+        id: Uuid::now_v7(),
+        external_id: None,
+        email: Some(format!("fp{i}@example.com")),
+        first_name: None,
+        last_name: None,
+        full_name: Some(format!("Fingerprint {i:02}")),
+        phone: None,
+        city: None,
+        country: None,
+        tags: vec![],
+        properties: json!({}),
+        created_at: day(0),
+    }
+}
+
+fn order(n: &mut u32, customer: Uuid, at: i64, amount: f64, quantity: f64) -> NewOrder {
+    *n += 1;
+    NewOrder {
+        id: Uuid::now_v7(),
+        external_id: format!("f{n}"),
+        customer_id: Some(customer),
+        amount,
+        currency: Some("EUR".into()),
+        status: Some("paid".into()),
+        ordered_at: day(at),
+        items: vec![NewOrderItem {
+            product_name: "Beans".into(),
+            sku: None,
+            category: Some("Coffee".into()),
+            quantity,
+            unit_price: Some(amount / quantity),
+        }],
+    }
+}
+
+/// 60 customers over days 0..=360: 20 steady buyers (every ~12 days to the
+/// end), 20 lapsed (every ~10 days until day 150), 20 one-off buyers (once
+/// in the first 60 days). Returns the org and the groups.
+async fn fixture(store: &Store, slug: &str) -> (Uuid, [Vec<Uuid>; 3]) {
+    let org = store.create_organization(slug, slug).await.unwrap().id;
+    let customers: Vec<NewCustomer> = (0..60).map(customer).collect();
+    let ids: Vec<Uuid> = customers.iter().map(|c| c.id).collect();
+    let mut orders = Vec::new();
+    let mut n = 0;
+    for (i, id) in ids.iter().enumerate() {
+        let amount = |k: usize| 20.0 + ((i * 7 + k * 13) % 30) as f64;
+        match i / 20 {
+            0 => {
+                let mut t = (i % 5) as i64;
+                let mut k = 0;
+                while t <= 360 {
+                    orders.push(order(&mut n, *id, t, amount(k) + 20.0, 2.0));
+                    t += 10 + ((i + k) % 5) as i64;
+                    k += 1;
+                }
+            }
+            1 => {
+                let mut t = (i % 7) as i64;
+                let mut k = 0;
+                while t <= 150 {
+                    orders.push(order(&mut n, *id, t, amount(k) + 30.0, 1.0));
+                    t += 8 + ((i + k) % 5) as i64;
+                    k += 1;
+                }
+            }
+            _ => orders.push(order(&mut n, *id, (i % 60) as i64, amount(0), 1.0)),
+        }
+    }
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_customers(org, &customers).await.unwrap();
+    tx.insert_orders(org, &orders).await.unwrap();
+    tx.commit().await.unwrap();
+    (
+        org,
+        [ids[..20].to_vec(), ids[20..40].to_vec(), ids[40..].to_vec()],
+    )
+}
+
+fn options() -> FingerprintOptions {
+    FingerprintOptions {
+        epochs: 3,
+        min_cluster_floor: 8,
+        seed: 7,
+        ..FingerprintOptions::default()
+    }
+}
+
+async fn fingerprint_job_clusters_and_neighbours(ctx: Ctx) {
+    let store = &ctx.store;
+
+    // Too few customers with events: a clear error, nothing stored.
+    let (small, _) = {
+        let org = store.create_organization("tiny", "Tiny").await.unwrap().id;
+        (org, ())
+    };
+    let err = run_fingerprints_with(store, small, &options())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IntelligenceError::NotEnoughData { .. }));
+    assert!(err.to_string().contains("at least 50"), "{err}");
+
+    let (org, [steady, lapsed, one_off]) = fixture(store, "beans").await;
+    run_features(store, org).await.unwrap();
+    let runtime = Runtime::start(
+        store.clone(),
+        Handlers::standard(store.clone()),
+        RuntimeOptions::default(),
+    )
+    .await
+    .unwrap();
+    let registry = runtime.registry(aima_tools::catalog());
+    let cx = ToolContext {
+        organization_id: org,
+        thread_id: None,
+    };
+    // Before the job ran: a clear error naming the job; no clusters.
+    let err = registry
+        .call(
+            &cx,
+            "similar_customers",
+            json!({"customer": "fp0@example.com"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no behavioural fingerprints yet"), "{err}");
+    assert!(err.contains("features"), "{err}");
+    let overview = registry
+        .call(&cx, "segments_overview", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(overview["fingerprint_clusters"], json!([]));
+    let s = run_fingerprints_with(store, org, &options()).await.unwrap();
+    assert_eq!(s.customers, 60);
+    assert_eq!(s.trained_on, 60);
+    assert!(s.final_loss.is_finite());
+    assert!((0.0..=1.0).contains(&s.masked_kind_accuracy));
+    assert!((0.0..=1.0).contains(&s.noise_share));
+    assert_eq!(s.alerts, 0, "a first run has nothing to drift from");
+    // Every customer with orders has a unit vector; labels match the sizes.
+    let stored = store.fingerprints(org).await.unwrap();
+    assert_eq!(stored.len(), 60);
+    for f in &stored {
+        let norm: f32 = f.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-3, "{norm}");
+        assert_eq!(f.model_version, s.model_version);
+    }
+    assert!(!s.clusters.is_empty(), "{s:?}");
+    let clustered = stored.iter().filter(|f| f.cluster.is_some()).count();
+    assert_eq!(s.clusters.iter().map(|c| c.size).sum::<usize>(), clustered);
+    let expected_noise = (60 - clustered) as f64 / 60.0;
+    assert!((s.noise_share - expected_noise).abs() < 1e-9);
+    // Every member purchased, so every cluster is named with a persona.
+    for c in &s.clusters {
+        assert!(c.persona.is_some(), "{c:?}");
+        assert!(c.mean_health.is_some_and(|h| (0.0..=100.0).contains(&h)));
+    }
+    let model = store
+        .latest_model(Some(org), FINGERPRINT_MODEL)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(model.version, s.model_version);
+    assert_eq!(model.metrics["weights_stored"], false);
+    assert_eq!(
+        model.metrics["clusters"].as_array().unwrap().len(),
+        s.clusters.len()
+    );
+
+    // Neighbours of steady buyers are mostly steady buyers.
+    let mut steady_hits = 0;
+    let mut total = 0;
+    for c in steady.iter().take(5) {
+        let near = store
+            .nearest_fingerprints(org, *c, 5, &NeighbourFilter::default())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(near.len(), 5);
+        assert!(near.windows(2).all(|w| w[0].similarity >= w[1].similarity));
+        steady_hits += near
+            .iter()
+            .filter(|n| steady.contains(&n.customer_id))
+            .count();
+        total += near.len();
+    }
+    assert!(
+        steady_hits * 10 >= total * 7,
+        "{steady_hits} of {total} neighbours of steady buyers are steady"
+    );
+    // One-off buyers look alike too, and unlike steady buyers.
+    let near = store
+        .nearest_fingerprints(org, one_off[0], 5, &NeighbourFilter::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        near.iter().all(|n| !steady.contains(&n.customer_id)),
+        "{near:?}"
+    );
+    let _ = lapsed;
+
+    // The tools over the stored fingerprints.
+    let similar = registry
+        .call(
+            &cx,
+            "similar_customers",
+            json!({"customer": "fp1@example.com", "limit": 5}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(similar["customer_id"], json!(steady[1]));
+    let rows = similar["customers"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    for r in rows {
+        assert!(r["similarity"].as_f64().unwrap() <= 1.0);
+        assert!(r["persona"].is_string(), "{r}");
+        assert!(r["email"].as_str().unwrap().ends_with("@example.com"));
+    }
+    // By name, restricted to one persona: every neighbour is in it.
+    let by_name = registry
+        .call(
+            &cx,
+            "similar_customers",
+            json!({"customer": "Fingerprint 01", "segment": "Champions"}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        by_name["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["persona"] == "champions"),
+        "{by_name}"
+    );
+    let unknown = registry
+        .call(
+            &cx,
+            "similar_customers",
+            json!({"customer": "nobody@nowhere"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("no customer"), "{unknown}");
+    let overview = registry
+        .call(&cx, "segments_overview", json!({}))
+        .await
+        .unwrap();
+    let clusters = overview["fingerprint_clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), s.clusters.len());
+    assert!(
+        clusters
+            .iter()
+            .all(|c| c["name"].is_string() && c["size"].as_u64() > Some(0))
+    );
+    let profile = registry
+        .call(
+            &cx,
+            "customer_profile",
+            json!({"customer": "fp2@example.com"}),
+        )
+        .await
+        .unwrap();
+    let near = profile["intelligence"]["similar_customers"]
+        .as_array()
+        .unwrap();
+    assert_eq!(near.len(), 5);
+    assert_ne!(near[0]["customer_id"], json!(steady[2]));
+
+    // Drift: pretend the previous run named every cluster Champions. The
+    // next run (same data) moves everyone whose cluster is now named with
+    // a worse persona, and each such move raises one alert.
+    let fake: Vec<serde_json::Value> = s
+        .clusters
+        .iter()
+        .map(|c| json!({"id": c.id, "persona": "champions", "name": "Champions", "size": c.size}))
+        .collect();
+    store
+        .register_model(
+            Some(org),
+            FINGERPRINT_MODEL,
+            "previous-all-champions",
+            json!({ "clusters": fake }),
+            None,
+        )
+        .await
+        .unwrap();
+    let again = run_fingerprints_with(store, org, &options()).await.unwrap();
+    assert_ne!(again.model_version, s.model_version);
+    assert_eq!(store.fingerprints(org).await.unwrap().len(), 60);
+    let previously_clustered: std::collections::HashSet<Uuid> = stored
+        .iter()
+        .filter(|f| f.cluster.is_some())
+        .map(|f| f.customer_id)
+        .collect();
+    let now = store.fingerprints(org).await.unwrap();
+    let worse = now
+        .iter()
+        .filter(|f| previously_clustered.contains(&f.customer_id))
+        .filter(|f| {
+            f.cluster.is_some_and(|c| {
+                again.clusters[c as usize]
+                    .persona
+                    .as_deref()
+                    .is_some_and(|p| p != "champions")
+            })
+        })
+        .count();
+    assert_eq!(again.alerts, worse);
+    assert!(worse > 0, "{again:?}");
+    let alerts = store
+        .list_alerts_of_kind(org, FINGERPRINT_DRIFT_ALERT, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), worse);
+    for a in &alerts {
+        assert_eq!(a.details["from_cluster"]["name"], "Champions");
+        assert_ne!(a.details["to_cluster"]["persona"], "champions");
+        assert!(
+            a.details["distance_to_own_centroid"]
+                .as_f64()
+                .is_some_and(|d| d >= 0.0)
+        );
+        assert!(a.customer_id.is_some());
+    }
+}

@@ -1,0 +1,209 @@
+//! The embedded vector store of customer fingerprints on both backends:
+//! exact cosine k-nearest neighbours, filters, replacement and organization
+//! isolation.
+
+use aima_runtime::store::{NeighbourFilter, NewCustomer, NewFingerprint, Store};
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::harness::{Ctx, store_tests};
+
+store_tests!(
+    knn_is_exact_and_filtered,
+    fingerprints_replace_and_isolate_orgs
+);
+
+async fn org_with(store: &Store, slug: &str, n: usize) -> (Uuid, Vec<Uuid>) {
+    let org = store.create_organization(slug, slug).await.unwrap().id;
+    let customers: Vec<NewCustomer> = (0..n)
+        .map(|i| NewCustomer {
+            id: Uuid::now_v7(),
+            external_id: None,
+            email: Some(format!("{slug}{i}@example.com")),
+            first_name: None,
+            last_name: None,
+            full_name: Some(format!("{slug} {i}")),
+            phone: None,
+            city: None,
+            country: None,
+            tags: vec![],
+            properties: json!({}),
+            created_at: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
+        })
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_customers(org, &customers).await.unwrap();
+    tx.commit().await.unwrap();
+    (org, customers.iter().map(|c| c.id).collect())
+}
+
+fn fp(customer: Uuid, vector: &[f32], cluster: Option<i64>) -> NewFingerprint {
+    NewFingerprint {
+        customer_id: customer,
+        vector: vector.to_vec(),
+        cluster,
+    }
+}
+
+async fn knn_is_exact_and_filtered(ctx: Ctx) {
+    let store = &ctx.store;
+    let (org, c) = org_with(store, "shop", 6).await;
+    let at = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    // Query c0 = (1, 0, 0). Cosines: c1 0.995, c2 0.8, c3 0.0, c4 -1, c5 0.6
+    // (c5 is scaled: cosine ignores length).
+    let rows = vec![
+        fp(c[0], &[1.0, 0.0, 0.0], Some(0)),
+        fp(c[1], &[0.995, 0.0998749, 0.0], Some(0)),
+        fp(c[2], &[0.8, 0.6, 0.0], Some(1)),
+        fp(c[3], &[0.0, 0.0, 2.0], Some(1)),
+        fp(c[4], &[-3.0, 0.0, 0.0], None),
+        fp(c[5], &[6.0, 8.0, 0.0], Some(1)),
+    ];
+    assert_eq!(
+        store
+            .replace_fingerprints(org, "v1", at, &rows)
+            .await
+            .unwrap(),
+        6
+    );
+    let all = store
+        .nearest_fingerprints(org, c[0], 10, &NeighbourFilter::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let order: Vec<Uuid> = all.iter().map(|n| n.customer_id).collect();
+    assert_eq!(order, vec![c[1], c[2], c[5], c[3], c[4]]);
+    let sims: Vec<f64> = all.iter().map(|n| n.similarity).collect();
+    for (got, want) in sims.iter().zip([0.995, 0.8, 0.6, 0.0, -1.0]) {
+        assert!((got - want).abs() < 1e-4, "{sims:?}");
+    }
+    assert_eq!(all[4].cluster, None);
+
+    let top2 = store
+        .nearest_fingerprints(org, c[0], 2, &NeighbourFilter::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(top2.len(), 2);
+    assert_eq!(top2[0].customer_id, c[1]);
+
+    let in_cluster_1 = store
+        .nearest_fingerprints(
+            org,
+            c[0],
+            10,
+            &NeighbourFilter {
+                segment: None,
+                cluster: Some(1),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let ids: Vec<Uuid> = in_cluster_1.iter().map(|n| n.customer_id).collect();
+    assert_eq!(ids, vec![c[2], c[5], c[3]]);
+
+    // Segment filter: only current members of "champions".
+    store
+        .record_personas(
+            org,
+            at,
+            &[
+                (c[3], "champions".to_string()),
+                (c[4], "champions".to_string()),
+                (c[1], "hibernating".to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+    let champions = store
+        .nearest_fingerprints(
+            org,
+            c[0],
+            10,
+            &NeighbourFilter {
+                segment: Some("champions".into()),
+                cluster: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let ids: Vec<Uuid> = champions.iter().map(|n| n.customer_id).collect();
+    assert_eq!(ids, vec![c[3], c[4]]);
+
+    let stored = store.fingerprint_of(org, c[2]).await.unwrap().unwrap();
+    assert_eq!(stored.vector, vec![0.8, 0.6, 0.0]);
+    assert_eq!(stored.cluster, Some(1));
+    assert_eq!(stored.model_version, "v1");
+    assert_eq!(stored.computed_at, at);
+}
+
+async fn fingerprints_replace_and_isolate_orgs(ctx: Ctx) {
+    let store = &ctx.store;
+    let (org, c) = org_with(store, "a", 3).await;
+    let (other, o) = org_with(store, "b", 2).await;
+    let at = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    // Unknown customer: no fingerprint yet.
+    assert!(
+        store
+            .nearest_fingerprints(org, c[0], 5, &NeighbourFilter::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store
+        .replace_fingerprints(
+            org,
+            "v1",
+            at,
+            &[
+                fp(c[0], &[1.0, 0.0], Some(0)),
+                fp(c[1], &[0.0, 1.0], Some(0)),
+                fp(c[2], &[1.0, 1.0], None),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .replace_fingerprints(
+            other,
+            "w1",
+            at,
+            &[
+                fp(o[0], &[1.0, 0.0], Some(0)),
+                fp(o[1], &[1.0, 0.0], Some(0)),
+            ],
+        )
+        .await
+        .unwrap();
+    // The other org's identical vectors are never neighbours.
+    let n = store
+        .nearest_fingerprints(org, c[0], 10, &NeighbourFilter::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n.len(), 2);
+    assert!(n.iter().all(|x| c.contains(&x.customer_id)));
+    // A customer of the other org has no fingerprint in `org`.
+    assert!(
+        store
+            .nearest_fingerprints(org, o[0], 10, &NeighbourFilter::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Replacing drops customers absent from the new run, in this org only.
+    let later = at + chrono::Duration::days(1);
+    store
+        .replace_fingerprints(org, "v2", later, &[fp(c[1], &[0.5, 0.5], Some(3))])
+        .await
+        .unwrap();
+    let all = store.fingerprints(org).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].customer_id, c[1]);
+    assert_eq!(all[0].model_version, "v2");
+    assert_eq!(all[0].cluster, Some(3));
+    assert_eq!(store.fingerprints(other).await.unwrap().len(), 2);
+}
