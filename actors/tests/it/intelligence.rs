@@ -11,9 +11,10 @@ use aima_runtime::events::EventBody;
 use aima_runtime::llm::offline::OfflineProvider;
 use aima_runtime::registry::ToolContext;
 use aima_runtime::store::testing::Ctx;
-use aima_runtime::store::{NewCustomer, NewOrder, NewOrderItem, Store};
+use aima_runtime::store::{NewOrder, Store};
+
+use crate::beans::{fixture, order};
 use aima_runtime::store_tests;
-use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -23,100 +24,9 @@ store_tests!(
     planner_answers_at_risk_question
 );
 
-/// Day 0 of the fixture.
-fn day(n: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 1, 1, 12, 0, 0).unwrap() + Duration::days(n)
-}
-
-fn customer(i: usize) -> NewCustomer {
-    NewCustomer {
-        id: Uuid::now_v7(),
-        external_id: None,
-        email: Some(format!("c{i}@example.com")),
-        first_name: None,
-        last_name: None,
-        full_name: Some(format!("Customer {i:02}")),
-        phone: None,
-        city: None,
-        country: None,
-        tags: vec![],
-        properties: json!({}),
-        created_at: day(0),
-    }
-}
-
-fn order(n: &mut u32, customer: Uuid, at: i64, amount: f64) -> NewOrder {
-    *n += 1;
-    NewOrder {
-        id: Uuid::now_v7(),
-        external_id: format!("o{n}"),
-        customer_id: Some(customer),
-        amount,
-        currency: Some("EUR".into()),
-        status: Some("paid".into()),
-        ordered_at: day(at),
-        items: vec![NewOrderItem {
-            product_name: "Beans".into(),
-            sku: None,
-            category: Some("Coffee".into()),
-            quantity: 1.0,
-            unit_price: Some(amount),
-        }],
-    }
-}
-
-/// 60 customers over days 0..=360: 20 "steady" buy every ~12 days up to
-/// the end, 20 "lapsed" bought every ~10 days and stopped at day 150, 20
-/// "one-off" bought once in the first 60 days. Amounts vary
-/// deterministically. Returns the org and the three groups.
-async fn fixture(store: &Store) -> (Uuid, [Vec<Uuid>; 3]) {
-    let org = store
-        .create_organization("beans", "Beans")
-        .await
-        .unwrap()
-        .id;
-    let customers: Vec<NewCustomer> = (0..60).map(customer).collect();
-    let ids: Vec<Uuid> = customers.iter().map(|c| c.id).collect();
-    let mut orders = Vec::new();
-    let mut n = 0;
-    for (i, id) in ids.iter().enumerate() {
-        let amount = |k: usize| 20.0 + ((i * 7 + k * 13) % 30) as f64;
-        match i / 20 {
-            0 => {
-                let mut t = (i % 5) as i64;
-                let mut k = 0;
-                while t <= 360 {
-                    orders.push(order(&mut n, *id, t, amount(k) + 20.0));
-                    t += 10 + ((i + k) % 5) as i64;
-                    k += 1;
-                }
-                orders.push(order(&mut n, *id, 360 - (i % 3) as i64, amount(k)));
-            }
-            1 => {
-                let mut t = (i % 7) as i64;
-                let mut k = 0;
-                while t <= 150 {
-                    orders.push(order(&mut n, *id, t, amount(k) + 30.0));
-                    t += 8 + ((i + k) % 5) as i64;
-                    k += 1;
-                }
-            }
-            _ => orders.push(order(&mut n, *id, (i % 60) as i64, amount(0))),
-        }
-    }
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_customers(org, &customers).await.unwrap();
-    tx.insert_orders(org, &orders).await.unwrap();
-    tx.commit().await.unwrap();
-    (
-        org,
-        [ids[..20].to_vec(), ids[20..40].to_vec(), ids[40..].to_vec()],
-    )
-}
-
 async fn jobs_score_personas_churn_and_drift(ctx: Ctx) {
     let store = &ctx.store;
-    let (org, [steady, lapsed, _one_off]) = fixture(store).await;
+    let (org, [steady, lapsed, _one_off]) = fixture(store, "beans").await;
     let jobs = IntelligenceJobs::new(store.clone());
 
     // Churn before enough data exists elsewhere: a clear error.
@@ -276,9 +186,9 @@ async fn jobs_score_personas_churn_and_drift(ctx: Ctx) {
         .iter()
         .flat_map(|c| {
             [
-                order(&mut n, *c, 540, 40.0),
-                order(&mut n, *c, 555, 45.0),
-                order(&mut n, *c, 560, 50.0),
+                order(&mut n, *c, 540, 40.0, 1.0),
+                order(&mut n, *c, 555, 45.0, 1.0),
+                order(&mut n, *c, 560, 50.0, 1.0),
             ]
         })
         .collect();
@@ -314,7 +224,7 @@ async fn jobs_score_personas_churn_and_drift(ctx: Ctx) {
 
 async fn planner_answers_at_risk_question(ctx: Ctx) {
     let store = &ctx.store;
-    let (org, _) = fixture(store).await;
+    let (org, _) = fixture(store, "beans").await;
     let runtime = Runtime::start(
         store.clone(),
         Handlers::standard(store.clone()),

@@ -2,6 +2,7 @@
 //! recovery, imports through the ingest actor, and the actor-hop benchmark.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod beans;
 mod bench;
 mod fingerprints;
 mod ingest;
