@@ -16,7 +16,12 @@ use super::{
 
 enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    /// A pooled connection inside `BEGIN`, closed (not returned to the pool)
+    /// when dropped, so a transaction abandoned mid-`COPY` (an import whose
+    /// task was cancelled) is aborted by the server instead of handing a
+    /// connection in an unknown state to the next caller. One reconnect per
+    /// bulk transaction is the price.
+    Postgres(sqlx::pool::PoolConnection<Postgres>),
 }
 
 /// Runs `$body` with `$c` bound to the transaction's connection
@@ -407,7 +412,15 @@ impl StoreTx {
                     .await
                     .map_err(StoreError::db(op))?,
             ),
-            Pool::Postgres(p) => TxInner::Postgres(p.begin().await.map_err(StoreError::db(op))?),
+            Pool::Postgres(p) => {
+                let mut conn = p.acquire().await.map_err(StoreError::db(op))?;
+                conn.close_on_drop();
+                sqlx::raw_sql(AssertSqlSafe("BEGIN"))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(StoreError::db(op))?;
+                TxInner::Postgres(conn)
+            }
         };
         Ok(StoreTx {
             inner,
@@ -484,7 +497,11 @@ impl StoreTx {
         let op = "commit";
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await.map_err(StoreError::db(op)),
-            TxInner::Postgres(t) => t.commit().await.map_err(StoreError::db(op)),
+            TxInner::Postgres(mut c) => sqlx::raw_sql(AssertSqlSafe("COMMIT"))
+                .execute(&mut *c)
+                .await
+                .map(drop)
+                .map_err(StoreError::db(op)),
         }
     }
 
@@ -493,7 +510,11 @@ impl StoreTx {
         let op = "roll back";
         match self.inner {
             TxInner::Sqlite(t) => t.rollback().await.map_err(StoreError::db(op)),
-            TxInner::Postgres(t) => t.rollback().await.map_err(StoreError::db(op)),
+            TxInner::Postgres(mut c) => sqlx::raw_sql(AssertSqlSafe("ROLLBACK"))
+                .execute(&mut *c)
+                .await
+                .map(drop)
+                .map_err(StoreError::db(op)),
         }
     }
 
