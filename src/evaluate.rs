@@ -152,8 +152,8 @@ impl SegmentData {
         })
     }
 
-    /// An organization's purchases (orders that are not cancelled or
-    /// refunded, with a non-negative amount; quantity = the order's units),
+    /// An organization's purchases (`aima_actors::intelligence::is_purchase`;
+    /// quantity = the order's units),
     /// segmented as of its last order date minus `holdout_days`.
     pub async fn of_org(
         store: &aima_runtime::store::Store,
@@ -171,10 +171,7 @@ impl SegmentData {
             .orders
             .iter()
             .zip(&units)
-            .filter(|(o, _)| {
-                let status = o.status.as_deref().unwrap_or("").to_ascii_lowercase();
-                o.amount >= 0.0 && !status.contains("cancel") && !status.contains("refund")
-            })
+            .filter(|(o, _)| aima_actors::intelligence::is_purchase(o))
             .map(|(o, u)| Purchase {
                 customer: o.customer,
                 date: o.ordered_at.date_naive(),

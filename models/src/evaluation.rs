@@ -301,11 +301,7 @@ pub fn clv_holdout(
         ("bgnbd", &bg_params as &dyn RepeatPurchaseModel),
         ("pareto_nbd", &pareto_params as &dyn RepeatPurchaseModel),
     ] {
-        let err = clv_err(if name == "bgnbd" {
-            "bgnbd"
-        } else {
-            "pareto_nbd"
-        });
+        let err = clv_err(name);
         let expected = summaries
             .iter()
             .map(|s| model.conditional_expected_transactions(s, weeks))

@@ -451,8 +451,9 @@ impl ToolHandler for DataTools {
 }
 
 /// `args` as `T::Input` (the registry has validated them; a mismatch here is
-/// reported as invalid arguments all the same).
-fn parse<T: Tool>(args: Value) -> Result<T::Input, ToolError> {
+/// reported as invalid arguments all the same). Shared by every module's
+/// tool handler.
+pub(crate) fn parse<T: Tool>(args: Value) -> Result<T::Input, ToolError> {
     let args = if args.is_null() {
         Value::Object(Default::default())
     } else {
@@ -465,14 +466,16 @@ fn parse<T: Tool>(args: Value) -> Result<T::Input, ToolError> {
     })
 }
 
-fn render<T: Tool>(output: T::Output) -> Result<Value, ToolError> {
+/// `output` as the JSON a tool call returns.
+pub(crate) fn render<T: Tool>(output: T::Output) -> Result<Value, ToolError> {
     serde_json::to_value(output).map_err(|e| ToolError::Failed {
         tool: T::NAME.to_string(),
         message: format!("cannot encode the result: {e}"),
     })
 }
 
-fn failed(tool: &'static str) -> impl Fn(StoreError) -> ToolError {
+/// A store error as the tool's failure.
+pub(crate) fn failed(tool: &'static str) -> impl Fn(StoreError) -> ToolError {
     move |e| ToolError::Failed {
         tool: tool.to_string(),
         message: e.to_string(),

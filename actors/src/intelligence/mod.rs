@@ -363,6 +363,18 @@ fn unix(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
+/// Whether a stored order counts as a purchase for the repeat-purchase
+/// models (churn, CLV) and segment quality: a positive, finite amount and a
+/// status that is not cancelled or refunded.
+pub fn is_purchase(order: &aima_runtime::store::AnalyticsOrder) -> bool {
+    order.amount > 0.0
+        && order.amount.is_finite()
+        && !matches!(
+            order_status(order.status.as_deref()),
+            OrderStatus::Cancelled | OrderStatus::Refunded
+        )
+}
+
 /// The order status the features use, from a stored status text.
 fn order_status(status: Option<&str>) -> OrderStatus {
     let Some(s) = status else {
@@ -646,14 +658,7 @@ pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, Intelli
     let transactions: Vec<Transaction<u32>> = input
         .orders
         .iter()
-        .filter(|o| {
-            o.amount > 0.0
-                && o.amount.is_finite()
-                && !matches!(
-                    order_status(o.status.as_deref()),
-                    OrderStatus::Cancelled | OrderStatus::Refunded
-                )
-        })
+        .filter(|o| is_purchase(o))
         .map(|o| Transaction {
             customer: o.customer,
             date: o.ordered_at.date_naive(),

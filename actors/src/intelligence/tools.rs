@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aima_models::rfm::Persona;
 use aima_runtime::registry::{ToolContext, ToolError, ToolHandler};
-use aima_runtime::store::{ChurnPrediction, RFM_SEGMENT_KIND, Store, StoreError};
+use aima_runtime::store::{ChurnPrediction, RFM_SEGMENT_KIND, Store};
 use aima_tools::Tool;
 use aima_tools::modules::{
     AtRiskCustomer, AtRiskCustomers, AtRiskCustomersInput, AtRiskCustomersOutput,
@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use super::fingerprints::{latest_clusters, similar_customers};
 use super::{PERSONA_DRIFT_ALERT, RiskTier, persona_from_key, round2, run_features};
+use crate::data::{failed, parse, render};
 
 /// Answers the M1 tools (`segments_overview`, `segment_members`,
 /// `run_segmentation`, `drift_alerts`, `similar_customers`) and the M6 tools
@@ -39,33 +40,6 @@ impl IntelligenceTools {
     pub fn new(store: Store) -> IntelligenceTools {
         IntelligenceTools { store }
     }
-}
-
-fn failed(tool: &'static str) -> impl Fn(StoreError) -> ToolError {
-    move |e| ToolError::Failed {
-        tool: tool.to_string(),
-        message: e.to_string(),
-    }
-}
-
-fn parse<T: Tool>(args: Value) -> Result<T::Input, ToolError> {
-    let args = if args.is_null() {
-        Value::Object(Default::default())
-    } else {
-        args
-    };
-    serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments {
-        tool: T::NAME.to_string(),
-        field: "(root)".to_string(),
-        expected: e.to_string(),
-    })
-}
-
-fn render<T: Tool>(output: T::Output) -> Result<Value, ToolError> {
-    serde_json::to_value(output).map_err(|e| ToolError::Failed {
-        tool: T::NAME.to_string(),
-        message: format!("cannot encode the result: {e}"),
-    })
 }
 
 /// The persona a user's segment name means: a key (`cant_lose_them`) or a
