@@ -2,9 +2,10 @@
 //! any of them that fails or stops, with exponential backoff.
 //!
 //! ractor's default `handle_supervisor_evt` stops the supervisor when a child
-//! exits; this one instead marks the child down (callers fail fast), recovers
-//! the jobs it was running (re-queued, or failed after too many crashes) and
-//! restarts it after a backoff delay.
+//! exits; this one instead marks the child down (callers fail fast), waits
+//! until the dead worker's tasks are gone, recovers the jobs it was running
+//! (re-queued, or failed after too many crashes) and restarts it after a
+//! backoff delay.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,7 +24,11 @@ use crate::event::RuntimeEvent;
 use crate::jobs::{IMPORT_JOB_KIND, WorkerId};
 use crate::scheduler::{SchedMsg, Scheduler};
 use crate::slot::Slot;
-use crate::worker::{Worker, WorkerMsg};
+use crate::worker::{TasksGone, Worker, WorkerMsg, liveness};
+
+/// The longest wait for a dead worker's aborted tasks to end before its jobs
+/// are recovered anyway.
+const TASKS_GONE_WAIT: Duration = Duration::from_secs(30);
 
 /// How long to wait before restarting a failed actor.
 ///
@@ -93,11 +98,18 @@ impl Child {
     }
 }
 
+/// A started child: its actor and, for a worker, what resolves once the
+/// tasks of this incarnation are gone.
+pub(crate) struct Started {
+    cell: ActorCell,
+    tasks_gone: Option<TasksGone>,
+}
+
 /// How to (re)start one child.
 #[async_trait]
 pub(crate) trait ChildSpec: Send + Sync {
     /// Spawns the child linked to `supervisor` and publishes it.
-    async fn start(&self, supervisor: ActorCell) -> Result<ActorCell, SpawnErr>;
+    async fn start(&self, supervisor: ActorCell) -> Result<Started, SpawnErr>;
     /// Marks it down: calls fail fast with `reason`.
     fn mark_down(&self, reason: String);
 }
@@ -109,14 +121,18 @@ pub(crate) struct WorkerChild {
 
 #[async_trait]
 impl ChildSpec for WorkerChild {
-    async fn start(&self, supervisor: ActorCell) -> Result<ActorCell, SpawnErr> {
-        let (actor, _) = Actor::spawn_linked(None, self.actor.clone(), (), supervisor).await?;
+    async fn start(&self, supervisor: ActorCell) -> Result<Started, SpawnErr> {
+        let (alive, tasks_gone) = liveness();
+        let (actor, _) = Actor::spawn_linked(None, self.actor.clone(), alive, supervisor).await?;
         self.slot.set_running(actor.clone());
         // Jobs queued while it was down (or by an earlier process) run now;
         // a job queued after this point is also sent to it directly, and the
         // store's claim makes sure each runs once.
         let _ = actor.cast(WorkerMsg::Recover);
-        Ok(actor.get_cell())
+        Ok(Started {
+            cell: actor.get_cell(),
+            tasks_gone: Some(tasks_gone),
+        })
     }
 
     fn mark_down(&self, reason: String) {
@@ -131,10 +147,13 @@ pub(crate) struct SchedulerChild {
 
 #[async_trait]
 impl ChildSpec for SchedulerChild {
-    async fn start(&self, supervisor: ActorCell) -> Result<ActorCell, SpawnErr> {
+    async fn start(&self, supervisor: ActorCell) -> Result<Started, SpawnErr> {
         let (actor, _) = Actor::spawn_linked(None, self.actor.clone(), (), supervisor).await?;
         self.slot.set_running(actor.clone());
-        Ok(actor.get_cell())
+        Ok(Started {
+            cell: actor.get_cell(),
+            tasks_gone: None,
+        })
     }
 
     fn mark_down(&self, reason: String) {
@@ -149,6 +168,13 @@ pub(crate) enum SupMsg {
     Restart { child: Child, generation: u64 },
     /// Restart `child` now if it is down, skipping what is left of the delay.
     RestartNow(Child),
+    /// The tasks of `child`'s incarnation that went down in `generation`
+    /// (for `reason`) are gone: recover its jobs, then restart it if due.
+    TasksGone {
+        child: Child,
+        generation: u64,
+        reason: String,
+    },
     /// The running actor of `child`, if any.
     Cell(Child, RpcReplyPort<Option<ActorCell>>),
     /// Stop every child, then the supervisor.
@@ -171,9 +197,16 @@ pub(crate) struct SupArgs {
 struct ChildState {
     spec: Box<dyn ChildSpec>,
     cell: Option<ActorCell>,
+    /// Resolves once the running incarnation's tasks are gone.
+    tasks_gone: Option<TasksGone>,
     started: Instant,
     failures_in_a_row: u32,
     generation: u64,
+    /// Down, and its jobs not yet recovered (its tasks may still run): a
+    /// restart waits for the recovery.
+    recovering: bool,
+    /// A restart came due while recovering.
+    restart_due: bool,
 }
 
 pub(crate) struct SupState {
@@ -195,9 +228,10 @@ impl Supervisor {
             return Ok(());
         };
         match entry.spec.start(myself.get_cell()).await {
-            Ok(cell) => {
+            Ok(Started { cell, tasks_gone }) => {
                 state.by_actor.insert(cell.get_id(), child);
                 entry.cell = Some(cell);
+                entry.tasks_gone = tasks_gone;
                 entry.started = Instant::now();
                 if entry.failures_in_a_row > 0 {
                     let _ = self.events.send(RuntimeEvent::ActorRestarted {
@@ -215,7 +249,8 @@ impl Supervisor {
         }
     }
 
-    /// `child` is gone: mark it down, recover its jobs, schedule a restart.
+    /// `child` is gone: mark it down, schedule a restart and, once the dead
+    /// incarnation's tasks are gone, recover its jobs.
     async fn child_down(
         &self,
         myself: &ActorRef<SupMsg>,
@@ -238,15 +273,54 @@ impl Supervisor {
             .spec
             .mark_down(format!("the {} actor is restarting", child.title()));
         let generation = entry.generation;
+        let tasks_gone = entry.tasks_gone.take();
+        entry.recovering = tasks_gone.is_some();
+        entry.restart_due = false;
         myself.send_after(delay, move || SupMsg::Restart { child, generation });
         let _ = self.events.send(RuntimeEvent::ActorDown {
             actor: child.name().to_owned(),
             reason: reason.clone(),
             restart_in: delay,
         });
-        if let Child::Worker(worker) = child {
-            self.recover_jobs(state, worker, &reason).await;
+        match tasks_gone {
+            // Waiting here would hold up every other child's supervision.
+            Some(tasks_gone) => {
+                let me = myself.clone();
+                tokio::spawn(async move {
+                    // Aborted tasks go at their next await; one stuck in a
+                    // loop that never yields is given up on after a while.
+                    let _ = tokio::time::timeout(TASKS_GONE_WAIT, tasks_gone.wait()).await;
+                    let _ = me.cast(SupMsg::TasksGone {
+                        child,
+                        generation,
+                        reason,
+                    });
+                });
+            }
+            None => {
+                if let Child::Worker(worker) = child {
+                    self.recover_jobs(state, worker, &reason).await;
+                }
+            }
         }
+    }
+
+    /// A restart of `child` came due (its backoff elapsed, or one was asked
+    /// for): start it, or remember it until its jobs are recovered.
+    async fn restart_due(
+        &self,
+        myself: &ActorRef<SupMsg>,
+        state: &mut SupState,
+        child: Child,
+    ) -> Result<(), ActorProcessingErr> {
+        let Some(entry) = state.children.get_mut(&child) else {
+            return Ok(());
+        };
+        if entry.recovering {
+            entry.restart_due = true;
+            return Ok(());
+        }
+        self.start_child(myself, state, child).await
     }
 
     /// Jobs `worker` was running when it went down: re-queued to run again
@@ -333,8 +407,8 @@ impl Actor for Supervisor {
             shutting_down: false,
         };
         for (child, spec) in args.children {
-            let cell = match spec.start(myself.get_cell()).await {
-                Ok(cell) => cell,
+            let Started { cell, tasks_gone } = match spec.start(myself.get_cell()).await {
+                Ok(started) => started,
                 Err(e) => {
                     // Do not leave the children started so far running
                     // under a supervisor that never started.
@@ -350,9 +424,12 @@ impl Actor for Supervisor {
                 ChildState {
                     spec,
                     cell: Some(cell),
+                    tasks_gone,
                     started: Instant::now(),
                     failures_in_a_row: 0,
                     generation: 0,
+                    recovering: false,
+                    restart_due: false,
                 },
             );
         }
@@ -372,13 +449,34 @@ impl Actor for Supervisor {
                     .get(&child)
                     .is_some_and(|c| c.cell.is_none() && c.generation == generation);
                 if due && !state.shutting_down {
-                    self.start_child(&myself, state, child).await?;
+                    self.restart_due(&myself, state, child).await?;
                 }
             }
             SupMsg::RestartNow(child) => {
                 let down = state.children.get(&child).is_some_and(|c| c.cell.is_none());
                 if down && !state.shutting_down {
-                    self.start_child(&myself, state, child).await?;
+                    self.restart_due(&myself, state, child).await?;
+                }
+            }
+            SupMsg::TasksGone {
+                child,
+                generation,
+                reason,
+            } => {
+                let current = state
+                    .children
+                    .get(&child)
+                    .is_some_and(|c| c.recovering && c.generation == generation);
+                if current && !state.shutting_down {
+                    if let Child::Worker(worker) = child {
+                        self.recover_jobs(state, worker, &reason).await;
+                    }
+                    if let Some(entry) = state.children.get_mut(&child) {
+                        entry.recovering = false;
+                        if std::mem::take(&mut entry.restart_due) {
+                            self.start_child(&myself, state, child).await?;
+                        }
+                    }
                 }
             }
             SupMsg::Cell(child, reply) => {

@@ -4,6 +4,7 @@
 //! callers' reply ports drop and they hear `Unavailable` at once.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use aima_runtime::store::{JobStatus, Store};
 use futures::FutureExt;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::Value;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -74,6 +75,37 @@ pub(crate) struct Worker {
 /// A worker's tasks: dropped (and so aborted) with the actor.
 pub(crate) struct WorkerState {
     tasks: JoinSet<()>,
+    /// Held here and by every task; see [`liveness`].
+    alive: Alive,
+}
+
+/// Held by one incarnation of a worker (its state and each task it
+/// spawned); [`TasksGone`] resolves once every copy is dropped.
+#[derive(Clone)]
+pub(crate) struct Alive {
+    _sender: mpsc::Sender<Infallible>,
+}
+
+/// Resolves once a worker incarnation's state and all its tasks are gone.
+///
+/// ractor tells the supervisor that an actor failed before it drops the
+/// actor's state, so the aborted tasks of a dead worker can still be running
+/// (and claiming jobs) when the supervisor hears of it. The supervisor waits
+/// on this before it re-queues the dead worker's jobs.
+pub(crate) struct TasksGone(mpsc::Receiver<Infallible>);
+
+impl TasksGone {
+    /// Waits until every [`Alive`] of this incarnation is dropped.
+    pub(crate) async fn wait(mut self) {
+        // Nothing is ever sent: `recv` returns `None` once all senders drop.
+        let _ = self.0.recv().await;
+    }
+}
+
+/// A fresh pair for one worker incarnation.
+pub(crate) fn liveness() -> (Alive, TasksGone) {
+    let (tx, rx) = mpsc::channel(1);
+    (Alive { _sender: tx }, TasksGone(rx))
 }
 
 fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
@@ -97,7 +129,9 @@ impl Worker {
         task: impl Future<Output = ()> + Send + 'static,
     ) {
         let me = myself.clone();
+        let alive = state.alive.clone();
         state.tasks.spawn(async move {
+            let _alive = alive;
             if let Err(panic) = AssertUnwindSafe(task).catch_unwind().await {
                 let message = panic_text(panic);
                 // The actor may already be gone; then so are its tasks.
@@ -254,15 +288,16 @@ async fn with_timeout(
 impl Actor for Worker {
     type Msg = WorkerMsg;
     type State = WorkerState;
-    type Arguments = ();
+    type Arguments = Alive;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<WorkerMsg>,
-        _args: (),
+        alive: Alive,
     ) -> Result<WorkerState, ActorProcessingErr> {
         Ok(WorkerState {
             tasks: JoinSet::new(),
+            alive,
         })
     }
 
