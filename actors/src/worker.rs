@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use aima_ingest::pipeline::{ImportOptions, ImportReport};
 use aima_runtime::registry::{ToolContext, ToolError, ToolHandler};
-use aima_runtime::store::{JobStatus, Store};
+use aima_runtime::store::{JobStatus, Store, StoreError};
 use futures::FutureExt;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::Value;
@@ -90,8 +90,10 @@ pub(crate) struct Alive {
 ///
 /// ractor tells the supervisor that an actor failed before it drops the
 /// actor's state, so the aborted tasks of a dead worker can still be running
-/// (and claiming jobs) when the supervisor hears of it. The supervisor waits
-/// on this before it re-queues the dead worker's jobs.
+/// (and claiming jobs) when the supervisor hears of it, and a claim already
+/// sent to the database completes there even after its task is aborted. The
+/// supervisor waits on this before it re-queues the dead worker's jobs, and
+/// every claim runs in a task of its own that holds an [`Alive`].
 pub(crate) struct TasksGone(mpsc::Receiver<Infallible>);
 
 impl TasksGone {
@@ -146,9 +148,30 @@ impl Worker {
             .send(RuntimeEvent::StoreError { context, message });
     }
 
+    /// Claims job `id` in a task of its own that holds `alive`. A claim sent
+    /// to the store completes there even when the task that asked for it is
+    /// aborted (the database finishes the statement), so it must finish
+    /// before this incarnation counts as gone: the supervisor then sees the
+    /// claim and re-queues the job, instead of re-queueing it first and
+    /// having the stale claim take it afterwards with nobody left to run it.
+    async fn claim(&self, id: Uuid, alive: &Alive) -> Result<bool, StoreError> {
+        let store = self.store.clone();
+        let alive = alive.clone();
+        let claim = tokio::spawn(async move {
+            let _alive = alive;
+            store.claim_job(id).await
+        });
+        match claim.await {
+            Ok(claimed) => claimed,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The runtime is shutting down.
+            Err(_) => Ok(false),
+        }
+    }
+
     /// Claims job `id` and runs it; records the outcome.
-    async fn run_job(&self, id: Uuid, kind: String, org: Option<Uuid>) {
-        match self.store.claim_job(id).await {
+    async fn run_job(&self, id: Uuid, kind: String, org: Option<Uuid>, alive: &Alive) {
+        match self.claim(id, alive).await {
             Ok(true) => {}
             Ok(false) => return, // already claimed, or finished
             Err(e) => {
@@ -190,7 +213,7 @@ impl Worker {
         });
     }
 
-    async fn recover(&self) {
+    async fn recover(&self, alive: &Alive) {
         let kinds = self.id.job_kinds();
         let jobs = match self.store.unfinished_jobs(&kinds).await {
             Ok(jobs) => jobs,
@@ -203,7 +226,8 @@ impl Worker {
         };
         for job in jobs {
             if job.status == JobStatus::Queued {
-                self.run_job(job.id, job.kind, job.organization_id).await;
+                self.run_job(job.id, job.kind, job.organization_id, alive)
+                    .await;
             }
         }
     }
@@ -339,14 +363,16 @@ impl Actor for Worker {
             }
             WorkerMsg::RunJob { id, kind, org } => {
                 let worker = self.clone();
+                let alive = state.alive.clone();
                 self.spawn(&myself, state, format!("job `{kind}` ({id})"), async move {
-                    worker.run_job(id, kind, org).await;
+                    worker.run_job(id, kind, org, &alive).await;
                 });
             }
             WorkerMsg::Recover => {
                 let worker = self.clone();
+                let alive = state.alive.clone();
                 self.spawn(&myself, state, "job recovery".to_owned(), async move {
-                    worker.recover().await;
+                    worker.recover(&alive).await;
                 });
             }
             WorkerMsg::Import {
