@@ -312,3 +312,91 @@ async fn the_scheduler_is_supervised_too() {
     );
     runtime.shutdown().await;
 }
+
+/// A task whose teardown blocks until the test opens the gate.
+struct Blocker(Option<std::sync::mpsc::Receiver<()>>);
+
+impl Drop for Blocker {
+    fn drop(&mut self) {
+        if let Some(gate) = self.0.take() {
+            // Bounded, so a broken test cannot hang the suite.
+            let _ = gate.recv_timeout(Duration::from_secs(30));
+        }
+    }
+}
+
+/// `stuck`: holds a [`Blocker`] and never answers; `boom`: panics.
+struct GatedTools {
+    gate: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    started: tokio::sync::mpsc::UnboundedSender<()>,
+}
+
+#[async_trait::async_trait]
+impl ToolHandler for GatedTools {
+    async fn call(
+        &self,
+        _ctx: &aima_runtime::registry::ToolContext,
+        name: &str,
+        _args: serde_json::Value,
+    ) -> Result<serde_json::Value, ToolError> {
+        match name {
+            "stuck" => {
+                let _blocker = Blocker(self.gate.lock().unwrap().take());
+                let _ = self.started.send(());
+                std::future::pending::<()>().await;
+                unreachable!()
+            }
+            "boom" => panic!("boom"),
+            _ => Ok(json!({})),
+        }
+    }
+}
+
+/// ractor reports a failed actor before its aborted tasks are gone; the
+/// supervisor restarts it (and recovers its jobs) only once they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_waits_until_the_dead_actors_tasks_are_gone() {
+    let (store, _dir) = sqlite_store().await;
+    let (open, gate) = std::sync::mpsc::channel();
+    let (started, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
+    let tools = Arc::new(GatedTools {
+        gate: std::sync::Mutex::new(Some(gate)),
+        started,
+    });
+    let runtime = Runtime::start(
+        store,
+        Handlers::new().with_tools(Module::Data, tools),
+        RuntimeOptions {
+            backoff: held_backoff(),
+            ..RuntimeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let data = runtime.tool_handler(Module::Data);
+    let ctx = ctx();
+    let mut events = runtime.subscribe();
+    let stuck = {
+        let (data, ctx) = (data.clone(), ctx.clone());
+        tokio::spawn(async move { data.call(&ctx, "stuck", json!({})).await })
+    };
+    started_rx.recv().await.unwrap();
+    assert_unavailable(data.call(&ctx, "boom", json!({})).await, "boom");
+    wait_for(&mut events, down("data")).await;
+
+    // The aborted `stuck` task is still tearing down: no restart yet.
+    runtime.restart_now(DATA);
+    let early = tokio::time::timeout(
+        Duration::from_millis(300),
+        wait_for(&mut events, restarted("data")),
+    )
+    .await;
+    assert!(early.is_err(), "restarted before the old tasks were gone");
+    assert_unavailable(data.call(&ctx, "echo", json!({})).await, "echo");
+
+    open.send(()).unwrap();
+    wait_for(&mut events, restarted("data")).await;
+    assert!(data.call(&ctx, "echo", json!({})).await.is_ok());
+    assert_unavailable(stuck.await.unwrap(), "stuck");
+    runtime.shutdown().await;
+}
