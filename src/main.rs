@@ -363,14 +363,17 @@ async fn resolve_org(
     }
 }
 
-fn progress_bar(label: &str) -> ProgressBar {
+/// A bar on stderr (hidden when it is not a terminal) counting `unit`s.
+fn progress_bar(label: &str, unit: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(&format!(
+            "{{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{per_sec}}, eta {{eta}})"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message(label.to_owned());
     bar
@@ -432,7 +435,7 @@ async fn import(config: &Config, args: cli::ImportArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let bar = progress_bar("importing");
+    let bar = progress_bar("importing", "rows");
     let mut on_progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
@@ -561,7 +564,18 @@ async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
         )?;
     }
     let started = std::time::Instant::now();
-    let summary = aima_actors::intelligence::run_all(store, org).await?;
+    let bar = progress_bar("customer intelligence", "steps");
+    let progress = {
+        let bar = bar.clone();
+        aima_actors::Progress::new(move |stage, done, total| {
+            bar.set_message(stage.to_owned());
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+    };
+    let summary = aima_actors::intelligence::run_all(store, org, &progress).await;
+    bar.finish_and_clear();
+    let summary = summary?;
     let f = &summary.features;
     outln!(
         "\nCustomer intelligence (as of {}, the data's end; {:.1?}): features for {} customers, personas for {}:",

@@ -47,6 +47,22 @@ pub enum RuntimeEvent {
         /// Data rows in the file.
         rows_total: u64,
     },
+    /// A running job reports how far it has come: `done` of `total` units of
+    /// its current `stage` (at most about 50 reports per stage).
+    JobProgress {
+        /// The job's id in the jobs table.
+        id: Uuid,
+        /// Its stored kind.
+        kind: String,
+        /// Its organization (`None`: system-wide).
+        organization_id: Option<Uuid>,
+        /// What it is doing, e.g. `fingerprint training`.
+        stage: String,
+        /// Units done, at most `total`.
+        done: u64,
+        /// Units in the stage.
+        total: u64,
+    },
     /// A job reached a final state (`succeeded` or `failed`).
     JobFinished {
         /// The job's id in the jobs table.

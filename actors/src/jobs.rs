@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use aima_tools::Module;
 use async_trait::async_trait;
@@ -186,14 +187,71 @@ pub struct JobFailure {
     pub message: String,
 }
 
+/// Where a long job reports how far it has come: `done` of `total` units of
+/// its current `stage` (training steps, customers, ...). The runtime turns
+/// each report into a [`crate::RuntimeEvent::JobProgress`]; outside the
+/// runtime ([`Progress::none`]) reports go nowhere. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Progress {
+    sink: Option<Arc<ProgressSink>>,
+}
+
+/// Receives `(stage, done, total)`.
+type ProgressSink = dyn Fn(&str, u64, u64) + Send + Sync;
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Progress")
+            .field("reported", &self.sink.is_some())
+            .finish()
+    }
+}
+
+impl Progress {
+    /// Reports go nowhere.
+    pub fn none() -> Progress {
+        Progress::default()
+    }
+
+    /// Reports go to `sink(stage, done, total)`.
+    pub fn new(sink: impl Fn(&str, u64, u64) + Send + Sync + 'static) -> Progress {
+        Progress {
+            sink: Some(Arc::new(sink)),
+        }
+    }
+
+    /// `done` (at most `total`) of `total` units of `stage` are done.
+    pub fn report(&self, stage: &str, done: u64, total: u64) {
+        if let Some(sink) = &self.sink {
+            sink(stage, done.min(total), total);
+        }
+    }
+
+    /// Reports step `done` of `total` of `stage` only when it completes
+    /// another 2 % (and at the first and last step), so a loop of many
+    /// thousand steps sends about 50 reports.
+    pub fn report_step(&self, stage: &str, done: u64, total: u64) {
+        let every = (total / 50).max(1);
+        if done == 0 || done >= total || done.is_multiple_of(every) {
+            self.report(stage, done, total);
+        }
+    }
+}
+
 /// Runs jobs of one or more [`JobKind`]s; provided by a module when it is
 /// built. A kind with no runner is "waiting for its module": it is not run on
 /// schedule and a manual trigger of it is refused.
 #[async_trait]
 pub trait JobRunner: Send + Sync {
     /// Runs one job of `kind` for `org` (`None`: every organization, as the
-    /// scheduler's runs are). `Ok(details)` is stored with the job.
-    async fn run(&self, kind: JobKind, org: Option<Uuid>) -> Result<Value, JobFailure>;
+    /// scheduler's runs are), reporting how far it has come to `progress`.
+    /// `Ok(details)` is stored with the job.
+    async fn run(
+        &self,
+        kind: JobKind,
+        org: Option<Uuid>,
+        progress: Progress,
+    ) -> Result<Value, JobFailure>;
 }
 
 #[cfg(test)]

@@ -37,7 +37,9 @@ mod worker;
 pub use event::RuntimeEvent;
 pub use handler::{ActorToolHandler, NotBuilt};
 pub use ingest::{ImportError, IngestHandle};
-pub use jobs::{IMPORT_JOB_KIND, JobFailure, JobKind, JobRunner, UnknownJobKind, WorkerId};
+pub use jobs::{
+    IMPORT_JOB_KIND, JobFailure, JobKind, JobRunner, Progress, UnknownJobKind, WorkerId,
+};
 pub use runtime::{Handlers, Runtime, RuntimeError, RuntimeOptions};
 pub use schedule::{Clock, ManualClock, Schedule, ScheduleError, SystemClock};
 pub use scheduler::{Fired, ScheduleState, ScheduleStatus, SchedulerError, SchedulerHandle};

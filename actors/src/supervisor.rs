@@ -218,6 +218,8 @@ pub(crate) struct SupState {
 }
 
 impl Supervisor {
+    /// Starts `child`, or, while its jobs are still being recovered,
+    /// remembers that a restart is due.
     async fn start_child(
         &self,
         myself: &ActorRef<SupMsg>,
@@ -227,6 +229,10 @@ impl Supervisor {
         let Some(entry) = state.children.get_mut(&child) else {
             return Ok(());
         };
+        if entry.recovering {
+            entry.restart_due = true;
+            return Ok(());
+        }
         match entry.spec.start(myself.get_cell()).await {
             Ok(Started { cell, tasks_gone }) => {
                 state.by_actor.insert(cell.get_id(), child);
@@ -303,24 +309,6 @@ impl Supervisor {
                 }
             }
         }
-    }
-
-    /// A restart of `child` came due (its backoff elapsed, or one was asked
-    /// for): start it, or remember it until its jobs are recovered.
-    async fn restart_due(
-        &self,
-        myself: &ActorRef<SupMsg>,
-        state: &mut SupState,
-        child: Child,
-    ) -> Result<(), ActorProcessingErr> {
-        let Some(entry) = state.children.get_mut(&child) else {
-            return Ok(());
-        };
-        if entry.recovering {
-            entry.restart_due = true;
-            return Ok(());
-        }
-        self.start_child(myself, state, child).await
     }
 
     /// Jobs `worker` was running when it went down: re-queued to run again
@@ -449,13 +437,13 @@ impl Actor for Supervisor {
                     .get(&child)
                     .is_some_and(|c| c.cell.is_none() && c.generation == generation);
                 if due && !state.shutting_down {
-                    self.restart_due(&myself, state, child).await?;
+                    self.start_child(&myself, state, child).await?;
                 }
             }
             SupMsg::RestartNow(child) => {
                 let down = state.children.get(&child).is_some_and(|c| c.cell.is_none());
                 if down && !state.shutting_down {
-                    self.restart_due(&myself, state, child).await?;
+                    self.start_child(&myself, state, child).await?;
                 }
             }
             SupMsg::TasksGone {

@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::event::RuntimeEvent;
-use crate::jobs::{IMPORT_JOB_KIND, JobKind, JobRunner, WorkerId};
+use crate::jobs::{IMPORT_JOB_KIND, JobKind, JobRunner, Progress, WorkerId};
 
 /// A finished import: its job id and what it wrote.
 #[derive(Debug, Clone)]
@@ -185,7 +185,21 @@ impl Worker {
         });
         let outcome = match kind.parse::<JobKind>() {
             Ok(k) if k.worker() == self.id => match self.jobs.get(&k) {
-                Some(runner) => runner.run(k, org).await.map_err(|e| e.message),
+                Some(runner) => {
+                    let events = self.events.clone();
+                    let job_kind = kind.clone();
+                    let progress = Progress::new(move |stage, done, total| {
+                        let _ = events.send(RuntimeEvent::JobProgress {
+                            id,
+                            kind: job_kind.clone(),
+                            organization_id: org,
+                            stage: stage.to_owned(),
+                            done,
+                            total,
+                        });
+                    });
+                    runner.run(k, org, progress).await.map_err(|e| e.message)
+                }
                 None => Err(format!(
                     "{} has not been built yet, so `{kind}` cannot run",
                     self.id.title()

@@ -55,6 +55,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::jobs::Progress;
+
 use super::{
     IntelligenceError, OrderStatus, data_end, now_micros, order_status, org_data, persona_from_key,
     round2, store_err, unix,
@@ -249,12 +251,15 @@ fn cluster_config(n: usize, options: &FingerprintOptions) -> ClusterConfig {
 pub async fn run_fingerprints(
     store: &Store,
     org: Uuid,
+    progress: &Progress,
 ) -> Result<FingerprintSummary, IntelligenceError> {
-    run_fingerprints_with(store, org, &FingerprintOptions::default()).await
+    run_fingerprints_with(store, org, &FingerprintOptions::default(), progress).await
 }
 
 /// Runs the fingerprint job on `org` with `options`: sequences, training,
 /// embedding, clustering, naming, storage, registry and drift alerts.
+/// Reports the stages `fingerprint training` (optimisation steps),
+/// `embedding` (customers) and `clustering` to `progress`.
 ///
 /// # Errors
 /// [`IntelligenceError::NotEnoughData`] when fewer than
@@ -265,6 +270,7 @@ pub async fn run_fingerprints_with(
     store: &Store,
     org: Uuid,
     options: &FingerprintOptions,
+    progress: &Progress,
 ) -> Result<FingerprintSummary, IntelligenceError> {
     let err = store_err(org);
     let input = store.analytics_input(org).await.map_err(&err)?;
@@ -296,6 +302,7 @@ pub async fn run_fingerprints_with(
     let cluster_cfg = cluster_config(with_events.len(), options);
     let cfg = cluster_cfg.clone();
     let seqs: Vec<Vec<SeqEvent>> = with_events.iter().map(|&i| all[i].clone()).collect();
+    let progress = progress.clone();
     let computed = tokio::task::spawn_blocking(move || -> Result<Computed, IntelligenceError> {
         let refs: Vec<&[SeqEvent]> = seqs.iter().map(Vec::as_slice).collect();
         let train_refs: Vec<&[SeqEvent]> = train_idx.iter().map(|&j| refs[j]).collect();
@@ -305,12 +312,23 @@ pub async fn run_fingerprints_with(
             &train_config,
             &train_refs,
             as_of_days,
-            &mut |_| {},
+            &mut |p| {
+                progress.report_step(
+                    "fingerprint training",
+                    p.step as u64 + 1,
+                    p.total_steps as u64,
+                );
+            },
         )
         .map_err(fp_err)?;
+        let customers = refs.len() as u64;
+        progress.report("embedding", 0, customers);
         let vectors = model.embed(&refs, as_of_days, 256).map_err(fp_err)?;
+        progress.report("embedding", customers, customers);
+        progress.report("clustering", 0, 1);
         let clustering = cluster::cluster(&vectors.data, vectors.dim, &cfg)
             .map_err(|source: ClusterError| IntelligenceError::Clustering { org, source })?;
+        progress.report("clustering", 1, 1);
         Ok(Computed {
             metrics,
             vectors,

@@ -56,7 +56,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::jobs::{JobFailure, JobKind, JobRunner};
+use crate::jobs::{JobFailure, JobKind, JobRunner, Progress};
 
 pub use fingerprints::{
     FINGERPRINT_DRIFT_ALERT, FINGERPRINT_MODEL, FingerprintCluster, FingerprintOptions,
@@ -323,8 +323,9 @@ pub struct IntelligenceSummary {
 async fn fingerprints_after_features(
     store: &Store,
     org: Uuid,
+    progress: &Progress,
 ) -> Result<Result<FingerprintSummary, String>, IntelligenceError> {
-    match run_fingerprints(store, org).await {
+    match run_fingerprints(store, org, progress).await {
         Ok(s) => Ok(Ok(s)),
         Err(e @ IntelligenceError::NotEnoughData { .. }) => Ok(Err(e.to_string())),
         Err(e) => Err(e),
@@ -332,21 +333,54 @@ async fn fingerprints_after_features(
 }
 
 /// Features + personas, fingerprints + clusters (skipped with a reason
-/// when too few customers have events), then churn + CLV, for one organization (what `aima
-/// demo` runs after an import).
+/// when too few customers have events), then churn + CLV, for one
+/// organization (what `aima demo` runs after an import), reporting its
+/// stages to `progress` as the jobs do.
 ///
 /// # Errors
 /// The first failing step's [`IntelligenceError`].
-pub async fn run_all(store: &Store, org: Uuid) -> Result<IntelligenceSummary, IntelligenceError> {
-    let features = run_features(store, org).await?;
-    let fingerprints = fingerprints_after_features(store, org).await?;
-    let churn = run_churn(store, org).await?;
+pub async fn run_all(
+    store: &Store,
+    org: Uuid,
+    progress: &Progress,
+) -> Result<IntelligenceSummary, IntelligenceError> {
+    let features = features_step(store, org, progress).await?;
+    let fingerprints = fingerprints_after_features(store, org, progress).await?;
+    let churn = churn_step(store, org, progress).await?;
     Ok(IntelligenceSummary {
         features,
         churn,
         fingerprints_skipped: fingerprints.as_ref().err().cloned(),
         fingerprints: fingerprints.ok(),
     })
+}
+
+/// Stage names of the jobs' coarse steps.
+const FEATURES_STAGE: &str = "features and personas";
+const CHURN_STAGE: &str = "churn and CLV";
+
+/// [`run_features`] reported as one stage.
+async fn features_step(
+    store: &Store,
+    org: Uuid,
+    progress: &Progress,
+) -> Result<FeaturesSummary, IntelligenceError> {
+    progress.report(FEATURES_STAGE, 0, 1);
+    let summary = run_features(store, org).await?;
+    progress.report(FEATURES_STAGE, 1, 1);
+    Ok(summary)
+}
+
+/// [`run_churn`] reported as one stage.
+async fn churn_step(
+    store: &Store,
+    org: Uuid,
+    progress: &Progress,
+) -> Result<ChurnSummary, IntelligenceError> {
+    progress.report(CHURN_STAGE, 0, 1);
+    let summary = run_churn(store, org).await?;
+    progress.report(CHURN_STAGE, 1, 1);
+    Ok(summary)
 }
 
 fn store_err(org: Uuid) -> impl Fn(StoreError) -> IntelligenceError {
@@ -830,28 +864,43 @@ impl IntelligenceJobs {
         IntelligenceJobs { store }
     }
 
-    async fn run_one(&self, kind: JobKind, org: Uuid) -> Result<Value, IntelligenceError> {
+    async fn run_one(
+        &self,
+        kind: JobKind,
+        org: Uuid,
+        progress: &Progress,
+    ) -> Result<Value, IntelligenceError> {
         match kind {
-            JobKind::Churn => run_churn(&self.store, org).await.map(|s| json!(s)),
+            JobKind::Churn => churn_step(&self.store, org, progress)
+                .await
+                .map(|s| json!(s)),
             JobKind::Features => {
-                let mut out = json!(run_features(&self.store, org).await?);
-                let fingerprints = match fingerprints_after_features(&self.store, org).await? {
-                    Ok(s) => json!(s),
-                    Err(reason) => json!({ "skipped": reason }),
-                };
+                let mut out = json!(features_step(&self.store, org, progress).await?);
+                let fingerprints =
+                    match fingerprints_after_features(&self.store, org, progress).await? {
+                        Ok(s) => json!(s),
+                        Err(reason) => json!({ "skipped": reason }),
+                    };
                 if let Some(o) = out.as_object_mut() {
                     o.insert("fingerprints".into(), fingerprints);
                 }
                 Ok(out)
             }
-            _ => run_features(&self.store, org).await.map(|s| json!(s)),
+            _ => features_step(&self.store, org, progress)
+                .await
+                .map(|s| json!(s)),
         }
     }
 }
 
 #[async_trait]
 impl JobRunner for IntelligenceJobs {
-    async fn run(&self, kind: JobKind, org: Option<Uuid>) -> Result<Value, JobFailure> {
+    async fn run(
+        &self,
+        kind: JobKind,
+        org: Option<Uuid>,
+        progress: Progress,
+    ) -> Result<Value, JobFailure> {
         if !matches!(kind, JobKind::Features | JobKind::Drift | JobKind::Churn) {
             return Err(JobFailure {
                 message: format!("the intelligence runner does not run {kind} jobs"),
@@ -861,7 +910,7 @@ impl JobRunner for IntelligenceJobs {
             message: e.to_string(),
         };
         if let Some(org) = org {
-            return self.run_one(kind, org).await.map_err(fail);
+            return self.run_one(kind, org, &progress).await.map_err(fail);
         }
         let orgs = self
             .store
@@ -873,7 +922,7 @@ impl JobRunner for IntelligenceJobs {
         let mut done = serde_json::Map::new();
         let mut skipped = serde_json::Map::new();
         for o in orgs {
-            match self.run_one(kind, o.id).await {
+            match self.run_one(kind, o.id, &progress).await {
                 Ok(v) => {
                     done.insert(o.slug, v);
                 }

@@ -3,11 +3,13 @@
 //! registered, neighbours of a steady buyer mostly steady buyers, and a
 //! clear error when too few customers have events.
 
+use std::sync::Arc;
+
 use aima_actors::intelligence::{
     FINGERPRINT_DRIFT_ALERT, FINGERPRINT_MODEL, FingerprintOptions, IntelligenceError,
     run_features, run_fingerprints_with,
 };
-use aima_actors::{Handlers, Runtime, RuntimeOptions};
+use aima_actors::{Handlers, Progress, Runtime, RuntimeOptions};
 use aima_runtime::registry::ToolContext;
 use aima_runtime::store::NeighbourFilter;
 use aima_runtime::store::testing::Ctx;
@@ -36,7 +38,7 @@ async fn fingerprint_job_clusters_and_neighbours(ctx: Ctx) {
         let org = store.create_organization("tiny", "Tiny").await.unwrap().id;
         (org, ())
     };
-    let err = run_fingerprints_with(store, small, &options())
+    let err = run_fingerprints_with(store, small, &options(), &Progress::none())
         .await
         .unwrap_err();
     assert!(matches!(err, IntelligenceError::NotEnoughData { .. }));
@@ -73,8 +75,41 @@ async fn fingerprint_job_clusters_and_neighbours(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(overview["fingerprint_clusters"], json!([]));
-    let s = run_fingerprints_with(store, org, &options()).await.unwrap();
+    let reports = Arc::new(std::sync::Mutex::new(Vec::<(String, u64, u64)>::new()));
+    let progress = {
+        let reports = reports.clone();
+        Progress::new(move |stage, done, total| {
+            reports
+                .lock()
+                .unwrap()
+                .push((stage.to_owned(), done, total));
+        })
+    };
+    let s = run_fingerprints_with(store, org, &options(), &progress)
+        .await
+        .unwrap();
     assert_eq!(s.customers, 60);
+    // Training steps in order up to the last, then embedding and clustering.
+    let reports = reports.lock().unwrap().clone();
+    let training: Vec<_> = reports
+        .iter()
+        .filter(|r| r.0 == "fingerprint training")
+        .collect();
+    assert!(training.len() >= 2, "{reports:?}");
+    assert!(training.windows(2).all(|w| w[0].1 < w[1].1), "{reports:?}");
+    let last = training.last().unwrap();
+    assert_eq!(last.1, last.2, "{reports:?}");
+    let stages: Vec<&str> = reports.iter().map(|r| r.0.as_str()).collect();
+    let after: Vec<&str> = stages
+        .iter()
+        .copied()
+        .skip_while(|s| *s == "fingerprint training")
+        .collect();
+    assert_eq!(
+        after,
+        ["embedding", "embedding", "clustering", "clustering"]
+    );
+    assert_eq!(reports.last().unwrap(), &("clustering".to_owned(), 1, 1));
     assert_eq!(s.trained_on, 60);
     assert!(s.final_loss.is_finite());
     assert!((0.0..=1.0).contains(&s.masked_kind_accuracy));
@@ -230,7 +265,9 @@ async fn fingerprint_job_clusters_and_neighbours(ctx: Ctx) {
         )
         .await
         .unwrap();
-    let again = run_fingerprints_with(store, org, &options()).await.unwrap();
+    let again = run_fingerprints_with(store, org, &options(), &Progress::none())
+        .await
+        .unwrap();
     assert_ne!(again.model_version, s.model_version);
     assert_eq!(store.fingerprints(org).await.unwrap().len(), 60);
     let previously_clustered: std::collections::HashSet<Uuid> = stored

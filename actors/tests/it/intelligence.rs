@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aima_actors::intelligence::{IntelligenceJobs, PERSONA_DRIFT_ALERT};
 use aima_actors::planner::{Planner, TurnOutcome};
-use aima_actors::{Handlers, JobKind, JobRunner, Runtime, RuntimeOptions};
+use aima_actors::{Handlers, JobKind, JobRunner, Progress, Runtime, RuntimeEvent, RuntimeOptions};
 use aima_runtime::events::EventBody;
 use aima_runtime::llm::offline::OfflineProvider;
 use aima_runtime::registry::ToolContext;
@@ -31,16 +31,25 @@ async fn jobs_score_personas_churn_and_drift(ctx: Ctx) {
 
     // Churn before enough data exists elsewhere: a clear error.
     let tiny = store.create_organization("tiny", "Tiny").await.unwrap().id;
-    let err = jobs.run(JobKind::Churn, Some(tiny)).await.unwrap_err();
+    let err = jobs
+        .run(JobKind::Churn, Some(tiny), Progress::none())
+        .await
+        .unwrap_err();
     assert!(
         err.message.contains("at least 20 customers"),
         "{}",
         err.message
     );
-    let err = jobs.run(JobKind::Features, Some(tiny)).await.unwrap_err();
+    let err = jobs
+        .run(JobKind::Features, Some(tiny), Progress::none())
+        .await
+        .unwrap_err();
     assert!(err.message.contains("no customers"), "{}", err.message);
 
-    let f = jobs.run(JobKind::Features, Some(org)).await.unwrap();
+    let f = jobs
+        .run(JobKind::Features, Some(org), Progress::none())
+        .await
+        .unwrap();
     assert_eq!(f["customers"], 60);
     assert_eq!(f["scored"], 60);
     let counted: u64 = f["personas"]
@@ -78,7 +87,10 @@ async fn jobs_score_personas_churn_and_drift(ctx: Ctx) {
     );
     assert!(healthy(&lapsed) < healthy(&steady), "{assigned:?}");
 
-    let c = jobs.run(JobKind::Churn, Some(org)).await.unwrap();
+    let c = jobs
+        .run(JobKind::Churn, Some(org), Progress::none())
+        .await
+        .unwrap();
     assert_eq!(c["customers"], 60);
     let preds = store.latest_churn_predictions(org).await.unwrap();
     assert_eq!(preds.len(), 180);
@@ -133,6 +145,42 @@ async fn jobs_score_personas_churn_and_drift(ctx: Ctx) {
         .call(&cx, "at_risk_customers", json!({"limit": 5}))
         .await
         .unwrap();
+    // A job run through the runtime reports its progress as events.
+    let mut events = runtime.subscribe();
+    let job = runtime
+        .scheduler()
+        .trigger(JobKind::Churn, Some(org))
+        .await
+        .unwrap();
+    let mut steps = Vec::new();
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(60), events.recv())
+            .await
+            .expect("the churn job finishes")
+            .unwrap()
+        {
+            RuntimeEvent::JobProgress {
+                id,
+                stage,
+                done,
+                total,
+                organization_id,
+                ..
+            } if id == job => {
+                assert_eq!(organization_id, Some(org));
+                steps.push((stage, done, total));
+            }
+            RuntimeEvent::JobFinished { id, .. } if id == job => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        steps,
+        [
+            ("churn and CLV".to_owned(), 0, 1),
+            ("churn and CLV".to_owned(), 1, 1)
+        ]
+    );
     let first = &at_risk["customers"][0];
     let first_id: Uuid = serde_json::from_value(first["customer_id"].clone()).unwrap();
     assert!(lapsed.contains(&first_id), "{at_risk}");
@@ -195,7 +243,10 @@ async fn jobs_score_personas_churn_and_drift(ctx: Ctx) {
     let mut tx = store.begin().await.unwrap();
     tx.insert_orders(org, &later).await.unwrap();
     tx.commit().await.unwrap();
-    let d = jobs.run(JobKind::Drift, Some(org)).await.unwrap();
+    let d = jobs
+        .run(JobKind::Drift, Some(org), Progress::none())
+        .await
+        .unwrap();
     assert!(d["alerts"].as_u64().unwrap() > 0, "{d}");
     let alerts = registry
         .call(&cx, "drift_alerts", json!({"limit": 100}))
@@ -264,8 +315,12 @@ async fn planner_answers_at_risk_question(ctx: Ctx) {
     assert!(answer.contains("churn job has not run"), "{answer}");
 
     let jobs = IntelligenceJobs::new(store.clone());
-    jobs.run(JobKind::Features, Some(org)).await.unwrap();
-    jobs.run(JobKind::Churn, Some(org)).await.unwrap();
+    jobs.run(JobKind::Features, Some(org), Progress::none())
+        .await
+        .unwrap();
+    jobs.run(JobKind::Churn, Some(org), Progress::none())
+        .await
+        .unwrap();
     let (outcome, events) = ask(question).await;
     let result: Value = events
         .iter()
@@ -316,9 +371,10 @@ async fn demo_scale_run_all() {
         .unwrap();
     let features_s = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
-    let fp = aima_actors::intelligence::run_fingerprints(&store, org)
-        .await
-        .unwrap();
+    let fp =
+        aima_actors::intelligence::run_fingerprints(&store, org, &aima_actors::Progress::none())
+            .await
+            .unwrap();
     let fingerprints_s = t.elapsed().as_secs_f64();
     eprintln!("fingerprints {fingerprints_s:.1} s: {}", json!(fp));
     assert_eq!(fp.trained_on, 2_000);

@@ -23,6 +23,21 @@ fn held_backoff() -> BackoffPolicy {
     }
 }
 
+/// A runtime whose data actor answers with `tools` and comes back only
+/// through `restart_now`.
+async fn held_runtime(store: aima_runtime::store::Store, tools: Arc<dyn ToolHandler>) -> Runtime {
+    Runtime::start(
+        store,
+        Handlers::new().with_tools(Module::Data, tools),
+        RuntimeOptions {
+            backoff: held_backoff(),
+            ..RuntimeOptions::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
 fn down(actor: &'static str) -> impl FnMut(&RuntimeEvent) -> Option<String> {
     move |e| match e {
         RuntimeEvent::ActorDown {
@@ -63,16 +78,7 @@ fn assert_unavailable(result: Result<serde_json::Value, ToolError>, tool: &str) 
 async fn killed_actor_fails_calls_fast_and_comes_back() {
     let (store, _dir) = sqlite_store().await;
     let (tools, mut started) = TestTools::new();
-    let runtime = Runtime::start(
-        store,
-        Handlers::new().with_tools(Module::Data, tools),
-        RuntimeOptions {
-            backoff: held_backoff(),
-            ..RuntimeOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let runtime = held_runtime(store, tools).await;
     let data = runtime.tool_handler(Module::Data);
     let ctx = ctx();
     let answer = data.call(&ctx, "echo", json!({"n": 1})).await.unwrap();
@@ -118,16 +124,7 @@ async fn killed_actor_fails_calls_fast_and_comes_back() {
 async fn a_panicking_handler_restarts_its_actor_and_fails_other_calls_in_flight() {
     let (store, _dir) = sqlite_store().await;
     let (tools, mut started) = TestTools::new();
-    let runtime = Runtime::start(
-        store,
-        Handlers::new().with_tools(Module::Data, tools),
-        RuntimeOptions {
-            backoff: held_backoff(),
-            ..RuntimeOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let runtime = held_runtime(store, tools).await;
     let data = runtime.tool_handler(Module::Data);
     let ctx = ctx();
     let mut events = runtime.subscribe();
@@ -363,16 +360,7 @@ async fn a_restart_waits_until_the_dead_actors_tasks_are_gone() {
         gate: std::sync::Mutex::new(Some(gate)),
         started,
     });
-    let runtime = Runtime::start(
-        store,
-        Handlers::new().with_tools(Module::Data, tools),
-        RuntimeOptions {
-            backoff: held_backoff(),
-            ..RuntimeOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let runtime = held_runtime(store, tools).await;
     let data = runtime.tool_handler(Module::Data);
     let ctx = ctx();
     let mut events = runtime.subscribe();

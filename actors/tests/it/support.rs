@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use aima_actors::{JobFailure, JobKind, JobRunner, RuntimeEvent};
+use aima_actors::{JobFailure, JobKind, JobRunner, Progress, RuntimeEvent};
 use aima_runtime::registry::{ToolContext, ToolError, ToolHandler};
 use aima_runtime::store::Store;
 use async_trait::async_trait;
@@ -79,7 +79,12 @@ impl TestRunner {
 
 #[async_trait]
 impl JobRunner for TestRunner {
-    async fn run(&self, kind: JobKind, org: Option<Uuid>) -> Result<Value, JobFailure> {
+    async fn run(
+        &self,
+        kind: JobKind,
+        org: Option<Uuid>,
+        _progress: Progress,
+    ) -> Result<Value, JobFailure> {
         let n = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
         match self.behaviour {
             Behaviour::Succeed => Ok(json!({ "kind": kind.as_str(), "org": org, "run": n })),
