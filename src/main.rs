@@ -567,8 +567,15 @@ async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
     let bar = progress_bar("customer intelligence", "steps");
     let progress = {
         let bar = bar.clone();
+        let stage_shown = std::sync::Mutex::new(String::new());
         aima_actors::Progress::new(move |stage, done, total| {
-            bar.set_message(stage.to_owned());
+            let mut shown = stage_shown.lock().unwrap_or_else(|p| p.into_inner());
+            if *shown != stage {
+                // A new stage: its own rate and eta.
+                bar.reset();
+                bar.set_message(stage.to_owned());
+                stage.clone_into(&mut shown);
+            }
             bar.set_length(total);
             bar.set_position(done);
         })
