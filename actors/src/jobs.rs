@@ -227,6 +227,19 @@ impl Progress {
         }
     }
 
+    /// Runs `step` as one unit of `stage`: 0 of 1 before, 1 of 1 after it
+    /// succeeds.
+    pub async fn stage<T, E>(
+        &self,
+        stage: &str,
+        step: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        self.report(stage, 0, 1);
+        let out = step.await?;
+        self.report(stage, 1, 1);
+        Ok(out)
+    }
+
     /// Reports step `done` of `total` of `stage` only when it completes
     /// another 2 % (and at the first and last step), so a loop of many
     /// thousand steps sends about 50 reports.

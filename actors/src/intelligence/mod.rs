@@ -344,9 +344,11 @@ pub async fn run_all(
     org: Uuid,
     progress: &Progress,
 ) -> Result<IntelligenceSummary, IntelligenceError> {
-    let features = features_step(store, org, progress).await?;
+    let features = progress
+        .stage(FEATURES_STAGE, run_features(store, org))
+        .await?;
     let fingerprints = fingerprints_after_features(store, org, progress).await?;
-    let churn = churn_step(store, org, progress).await?;
+    let churn = progress.stage(CHURN_STAGE, run_churn(store, org)).await?;
     Ok(IntelligenceSummary {
         features,
         churn,
@@ -355,33 +357,9 @@ pub async fn run_all(
     })
 }
 
-/// Stage names of the jobs' coarse steps.
+/// Stage names of the jobs' coarse steps (see [`Progress::stage`]).
 const FEATURES_STAGE: &str = "features and personas";
 const CHURN_STAGE: &str = "churn and CLV";
-
-/// [`run_features`] reported as one stage.
-async fn features_step(
-    store: &Store,
-    org: Uuid,
-    progress: &Progress,
-) -> Result<FeaturesSummary, IntelligenceError> {
-    progress.report(FEATURES_STAGE, 0, 1);
-    let summary = run_features(store, org).await?;
-    progress.report(FEATURES_STAGE, 1, 1);
-    Ok(summary)
-}
-
-/// [`run_churn`] reported as one stage.
-async fn churn_step(
-    store: &Store,
-    org: Uuid,
-    progress: &Progress,
-) -> Result<ChurnSummary, IntelligenceError> {
-    progress.report(CHURN_STAGE, 0, 1);
-    let summary = run_churn(store, org).await?;
-    progress.report(CHURN_STAGE, 1, 1);
-    Ok(summary)
-}
 
 fn store_err(org: Uuid) -> impl Fn(StoreError) -> IntelligenceError {
     move |source| IntelligenceError::Store { org, source }
@@ -871,11 +849,16 @@ impl IntelligenceJobs {
         progress: &Progress,
     ) -> Result<Value, IntelligenceError> {
         match kind {
-            JobKind::Churn => churn_step(&self.store, org, progress)
+            JobKind::Churn => progress
+                .stage(CHURN_STAGE, run_churn(&self.store, org))
                 .await
                 .map(|s| json!(s)),
             JobKind::Features => {
-                let mut out = json!(features_step(&self.store, org, progress).await?);
+                let mut out = json!(
+                    progress
+                        .stage(FEATURES_STAGE, run_features(&self.store, org))
+                        .await?
+                );
                 let fingerprints =
                     match fingerprints_after_features(&self.store, org, progress).await? {
                         Ok(s) => json!(s),
@@ -886,7 +869,8 @@ impl IntelligenceJobs {
                 }
                 Ok(out)
             }
-            _ => features_step(&self.store, org, progress)
+            _ => progress
+                .stage(FEATURES_STAGE, run_features(&self.store, org))
                 .await
                 .map(|s| json!(s)),
         }
