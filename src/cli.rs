@@ -43,11 +43,19 @@ pub enum Command {
     Import(ImportArgs),
     /// Apply database migrations (also done automatically by every command).
     Migrate,
-    /// Serve the web API and dashboard.
+    /// Serve the REST API (docs at /docs) with the module actors and the
+    /// scheduler running; stops gracefully on Ctrl-C or SIGTERM. The first
+    /// start on a data directory without API keys prints an admin key.
     Serve {
         /// Listen address [default: 127.0.0.1:8080, or AIMA_BIND].
         #[arg(long, value_name = "ADDR")]
         bind: Option<String>,
+    },
+    /// API keys (`Authorization: Bearer <key>` for the REST API).
+    Keys {
+        /// What to do with keys.
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Print the effective configuration and every setting.
     Config,
@@ -164,6 +172,42 @@ pub enum AskFormat {
 pub enum OrgsCommand {
     /// List organizations with their customer and order counts.
     List,
+}
+
+/// `aima keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it (shown only this once); creates the
+    /// organization if it is new.
+    Create {
+        /// Organization slug [default: the only organization].
+        #[arg(long)]
+        org: Option<String>,
+        /// What the key may do: admin, analyst or viewer.
+        #[arg(long, value_parser = parse_role)]
+        role: aima_runtime::store::Role,
+        /// A label for the key.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List an organization's keys (their prefixes, never the keys).
+    List {
+        /// Organization slug [default: the only organization].
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Revoke a key by its id or its displayed prefix.
+    Revoke {
+        /// The key's id or prefix (`aima_1a2b3c4d`).
+        key: String,
+        /// Organization slug [default: the only organization].
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<aima_runtime::store::Role, String> {
+    s.parse()
 }
 
 /// `aima tools` subcommands.

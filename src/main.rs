@@ -1,6 +1,6 @@
 //! `aima`: the one binary of AIMA, a self-hosted marketing intelligence
-//! platform. Subcommands: `demo`, `import`, `migrate`, `serve`, `config`,
-//! `orgs`, `tools`, `bench`. Errors go to stderr with a non-zero exit status.
+//! platform. Subcommands: `demo`, `import`, `migrate`, `serve`, `keys`,
+//! `config`, `orgs`, `tools`, `ask`, `evaluate`, `bench`. Errors go to stderr with a non-zero exit status.
 
 /// `println!` that returns the write error instead of panicking, so a
 /// closed pipe (`aima ... | head`) ends the command quietly.
@@ -35,8 +35,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{
-    AskFormat, BenchCommand, Cli, Command, EvaluateCommand, Format, OrgsCommand, ToolsCommand,
-    ToolsFormat,
+    AskFormat, BenchCommand, Cli, Command, EvaluateCommand, Format, KeysCommand, OrgsCommand,
+    ToolsCommand, ToolsFormat,
 };
 
 fn main() -> std::process::ExitCode {
@@ -105,14 +105,8 @@ async fn run(cli: Cli) -> Result<()> {
             )?;
             Ok(())
         }
-        Command::Serve { bind } => {
-            let bind = bind.unwrap_or_else(|| config.bind.clone());
-            bail!(
-                "`aima serve` is not available yet: the web server (REST API, dashboard, chat) \
-                 lands with issue 5. Nothing is listening on {bind}. Use `aima demo` and \
-                 `aima import` meanwhile."
-            )
-        }
+        Command::Serve { bind } => serve(&config, bind).await,
+        Command::Keys { command } => keys(&config, command).await,
         Command::Orgs {
             command: OrgsCommand::List,
         } => {
@@ -167,6 +161,146 @@ async fn run(cli: Cli) -> Result<()> {
             command: BenchCommand::Agent(args),
         } => bench::agent::run(args).await,
     }
+}
+
+/// `aima serve`: the module actors, the scheduler and the REST API until
+/// Ctrl-C or SIGTERM; in-flight requests finish, then the actors stop.
+async fn serve(config: &Config, bind: Option<String>) -> Result<()> {
+    let bind = bind.unwrap_or_else(|| config.bind.clone());
+    let store = open_store(config).await?;
+    first_admin_key(&store).await?;
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let (runtime, registry, planner) = start_planner(config, &store).await?;
+    let secret = aima_runtime::store::SecretKey::load_or_create(&config.data_dir)?;
+    let upload_dir = config.data_dir.join("uploads");
+    std::fs::create_dir_all(&upload_dir)
+        .with_context(|| format!("creating {}", upload_dir.display()))?;
+    let options = aima_web::WebOptions {
+        upload_dir,
+        sheets_export_base: config.sheets_export_base.clone(),
+        ..aima_web::WebOptions::default()
+    };
+    let state =
+        aima_web::AppState::new(store.clone(), &runtime, registry, planner, secret, options);
+    let local = listener.local_addr()?;
+    eprintln!(
+        "aima: serving http://{local} (API docs at http://{local}/docs; data: {}); Ctrl-C stops",
+        describe_db(config)
+    );
+    let served = aima_web::serve(listener, aima_web::app(state), shutdown_signal()).await;
+    eprintln!("aima: stopping");
+    runtime.shutdown().await;
+    store.close().await;
+    Ok(served?)
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// On a data directory without any API key: an admin key for every
+/// organization (for a new `default` one when there is none), printed once.
+async fn first_admin_key(store: &Store) -> Result<()> {
+    use aima_runtime::store::Role;
+    if store.has_any_api_key().await? {
+        return Ok(());
+    }
+    let mut orgs = store.list_organizations().await?;
+    if orgs.is_empty() {
+        orgs.push(store.ensure_organization("default", "Default").await?.0);
+    }
+    for org in orgs {
+        let (_, key) = store
+            .create_api_key(org.id, "first admin key", Role::Admin)
+            .await?;
+        outln!(
+            "admin API key of organization '{}' (shown only now; `aima keys create` makes more):\n  {key}",
+            org.slug
+        )?;
+    }
+    Ok(())
+}
+
+/// `aima keys create|list|revoke`.
+async fn keys(config: &Config, command: KeysCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        KeysCommand::Create { org, role, name } => {
+            let org = resolve_org(&store, config, org.as_deref(), true).await?;
+            let (key, secret) = store.create_api_key(org.id, &name, role).await?;
+            outln!("{secret}")?;
+            eprintln!(
+                "created {} key '{}' ({}) for organization '{}'; it is shown only now",
+                key.role, key.name, key.id, org.slug
+            );
+        }
+        KeysCommand::List { org } => {
+            let org = resolve_org(&store, config, org.as_deref(), false).await?;
+            for key in store.list_api_keys(org.id).await? {
+                let used = key.last_used_at.map_or_else(
+                    || "never used".to_owned(),
+                    |t| format!("used {}", t.format("%Y-%m-%d %H:%M")),
+                );
+                let state = key.revoked_at.map_or_else(
+                    || "active".to_owned(),
+                    |t| format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
+                );
+                outln!(
+                    "{}\t{}...\t{}\t{}\tcreated {}\t{used}\t{state}",
+                    key.id,
+                    key.prefix,
+                    key.role,
+                    key.name,
+                    key.created_at.format("%Y-%m-%d %H:%M")
+                )?;
+            }
+        }
+        KeysCommand::Revoke { key, org } => {
+            let org = resolve_org(&store, config, org.as_deref(), false).await?;
+            let wanted = key.trim().trim_end_matches("...");
+            let matching: Vec<_> = store
+                .list_api_keys(org.id)
+                .await?
+                .into_iter()
+                .filter(|k| k.revoked_at.is_none())
+                .filter(|k| k.id.to_string() == wanted || k.prefix == wanted)
+                .collect();
+            match matching.as_slice() {
+                [one] => {
+                    store.revoke_api_key(org.id, one.id).await?;
+                    outln!("revoked {} ({}, {})", one.prefix, one.name, one.role)?;
+                }
+                [] => bail!(
+                    "organization '{}' has no active key '{wanted}' (see `aima keys list`)",
+                    org.slug
+                ),
+                _ => bail!("several active keys match '{wanted}': give the key's id"),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `aima tools list`: the catalog for people, as OpenAI function
@@ -228,25 +362,14 @@ fn describe_db(config: &Config) -> String {
     }
 }
 
-/// Opens the configured store and applies migrations.
 /// `aima ask`: one planner turn (a question, or an approval decision on a
 /// paused thread), its events printed as they come.
 async fn ask(config: &Config, args: cli::AskArgs) -> Result<()> {
-    use aima_actors::planner::{Approval, Planner, TurnOutcome};
-    use aima_actors::{Handlers, Runtime, RuntimeOptions};
+    use aima_actors::planner::{Approval, TurnOutcome};
 
     let store = open_store(config).await?;
     let org = resolve_org(&store, config, args.org.as_deref(), false).await?;
-    let provider =
-        aima_runtime::llm::build_provider(&aima_runtime::llm::LlmConfig::from_config(config)?)?;
-    let runtime = Runtime::start(
-        store.clone(),
-        Handlers::standard(store.clone()),
-        RuntimeOptions::default(),
-    )
-    .await?;
-    let registry = std::sync::Arc::new(runtime.registry(aima_tools::catalog()));
-    let planner = Planner::new(store, registry, provider)?;
+    let (runtime, _, planner) = start_planner(config, &store).await?;
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<aima_runtime::events::Event>();
     let format = args.format;
@@ -320,6 +443,32 @@ async fn ask(config: &Config, args: cli::AskArgs) -> Result<()> {
     }
 }
 
+/// The actor runtime over `store` (every module built so far, the
+/// scheduler on its default schedules), its tool registry and the planner
+/// with the configured LLM provider.
+async fn start_planner(
+    config: &Config,
+    store: &Store,
+) -> Result<(
+    aima_actors::Runtime,
+    std::sync::Arc<aima_runtime::registry::Registry>,
+    std::sync::Arc<aima_actors::planner::Planner>,
+)> {
+    use aima_actors::{Handlers, Runtime, RuntimeOptions};
+    let provider =
+        aima_runtime::llm::build_provider(&aima_runtime::llm::LlmConfig::from_config(config)?)?;
+    let runtime = Runtime::start(
+        store.clone(),
+        Handlers::standard(store.clone()),
+        RuntimeOptions::default(),
+    )
+    .await?;
+    let registry = std::sync::Arc::new(runtime.registry(aima_tools::catalog()));
+    let planner = aima_actors::planner::Planner::new(store.clone(), registry.clone(), provider)?;
+    Ok((runtime, registry, std::sync::Arc::new(planner)))
+}
+
+/// Opens the configured store and applies migrations.
 async fn open_store(config: &Config) -> Result<Store> {
     let store = Store::open(config.database_url.as_deref(), &config.data_dir).await?;
     store.migrate().await?;

@@ -58,7 +58,7 @@ pub const VALUE_SAMPLE: usize = 200;
 pub const MIN_CONFIDENCE: f64 = 0.35;
 
 /// The detection result for one column.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ColumnDetection {
     /// 0-based index of the column.
     pub index: usize,

@@ -12,7 +12,17 @@ use crate::IngestError;
 /// mapped to. Serialized (serde, [`Display`](fmt::Display), [`FromStr`]) as
 /// its snake_case name, e.g. `full_name`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Field {

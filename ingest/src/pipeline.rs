@@ -112,7 +112,7 @@ pub struct ImportOptions {
 }
 
 /// A row that was not imported, with the reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RejectedRow {
     /// 1-based row number in the file; the header is row 1.
     pub row: u64,
@@ -122,7 +122,7 @@ pub struct RejectedRow {
 
 /// A problem found while previewing: a bad row (with its number) or a
 /// mapping issue (row `None`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Problem {
     /// The row, when the problem is one row's.
     pub row: Option<u64>,
@@ -131,7 +131,7 @@ pub struct Problem {
 }
 
 /// Counts of what an import wrote (or, in a preview, would write).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ImportReport {
     /// New customers.
     pub customers_created: u64,
@@ -146,7 +146,7 @@ pub struct ImportReport {
 }
 
 /// What an import would do, without writing anything.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Preview {
     /// The mapping, after overrides, one entry per column in file order.
     pub columns: Vec<ColumnDetection>,

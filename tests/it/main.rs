@@ -284,12 +284,153 @@ fn google_sheets_link_is_rewritten_and_imported() {
     assert_eq!(v["orders_created"], 1);
 }
 
+/// One HTTP/1.1 GET against `addr` with an optional bearer key; the status
+/// line's code and the body.
+fn http_get(addr: &str, path: &str, key: Option<&str>) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
 #[test]
-fn serve_says_plainly_that_it_is_not_built() {
+fn serve_prints_the_first_admin_key_answers_with_it_and_stops_on_sigterm() {
+    use std::io::BufRead;
     let dir = tempfile::tempdir().expect("dir");
-    let out = aima(dir.path()).arg("serve").output().expect("run");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("aima"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AIMA_") || k == "DATABASE_URL" {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read");
+    assert!(
+        line.contains("admin API key of organization 'default'"),
+        "{line}"
+    );
+    line.clear();
+    stdout.read_line(&mut line).expect("read");
+    let key = line.trim().to_owned();
+    assert!(key.starts_with("aima_"), "{key}");
+    line.clear();
+    stderr.read_line(&mut line).expect("read");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    assert_eq!(http_get(&addr, "/healthz", None), (200, "ok".to_owned()));
+    let (status, body) = http_get(&addr, "/api/v1/organization", Some(&key));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(body.as_bytes())["role"], "admin");
+    assert_eq!(http_get(&addr, "/api/v1/organization", None).0, 401);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status}");
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("read");
+    assert!(rest.contains("stopping"), "{rest}");
+    // A second start prints no key: the data directory has one.
+    let out = aima(dir.path())
+        .args(["keys", "list"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(
+        listed.contains("first admin key") && listed.contains(&key[..13]),
+        "{listed}"
+    );
+}
+
+#[test]
+fn keys_are_created_listed_and_revoked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = aima(dir.path())
+        .args([
+            "keys",
+            "create",
+            "--org",
+            "shop",
+            "--role",
+            "viewer",
+            "--name",
+            "dashboard",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(key.starts_with("aima_") && key.len() == 69, "{key}");
+    let out = aima(dir.path())
+        .args(["keys", "list", "--org", "shop"])
+        .output()
+        .expect("run");
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        listed.contains(&key[..13]) && listed.contains("viewer") && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&key), "the key itself is never listed");
+    let revoke = |k: &str| {
+        aima(dir.path())
+            .args(["keys", "revoke", k, "--org", "shop"])
+            .output()
+            .expect("run")
+    };
+    let out = revoke(&key[..13]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = revoke(&key[..13]);
     assert!(!out.status.success());
-    assert!(stderr_of(&out).contains("not available yet"));
+    assert!(
+        stderr_of(&out).contains("no active key"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = aima(dir.path())
+        .args(["keys", "create", "--org", "shop", "--role", "owner"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("expected admin, analyst or viewer"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]

@@ -63,7 +63,7 @@ pub use fingerprints::{
     FingerprintSummary, MIN_FINGERPRINT_CUSTOMERS, fingerprint_kind, latest_clusters,
     run_fingerprints, run_fingerprints_with, sequences,
 };
-pub use tools::IntelligenceTools;
+pub use tools::{IntelligenceTools, persona_named};
 
 /// The alert kind raised when a customer moves to a worse persona.
 pub const PERSONA_DRIFT_ALERT: &str = "persona_drift";

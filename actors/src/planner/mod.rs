@@ -96,8 +96,10 @@ pub enum Approval {
     },
 }
 
-/// How a turn ended.
-#[derive(Debug, Clone, PartialEq)]
+/// How a turn ended (serialized as `{"status": "answered", "answer": ...}`
+/// and so on).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
 pub enum TurnOutcome {
     /// The answer was given (`final` event sent).
     Answered {

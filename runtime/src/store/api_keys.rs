@@ -9,6 +9,8 @@ use super::{ApiKey, Role, Store, StoreError, dispatch, now};
 pub const API_KEY_PREFIX: &str = "aima_";
 /// Characters of the key kept in clear (in [`ApiKey::prefix`]) for display.
 const DISPLAY_PREFIX_LEN: usize = API_KEY_PREFIX.len() + 8;
+/// `last_used_at` is rewritten only when older than this (seconds).
+const LAST_USED_RESOLUTION_S: i64 = 60;
 
 /// `SELECT <api key columns> FROM api_keys <tail>`.
 macro_rules! select_key {
@@ -70,7 +72,8 @@ impl Store {
     }
 
     /// The key whose text is `plaintext`, if it exists and is not revoked;
-    /// records the use in `last_used_at` (the returned value includes it).
+    /// records the use in `last_used_at` (the returned value includes it),
+    /// to the minute: a key used again within a minute is not rewritten.
     pub async fn verify_api_key(&self, plaintext: &str) -> Result<Option<ApiKey>, StoreError> {
         if !plaintext.starts_with(API_KEY_PREFIX) {
             return Ok(None);
@@ -88,6 +91,14 @@ impl Store {
             return Ok(None);
         };
         let used = now();
+        // At most one write a minute per key: a busy client does not turn
+        // every read into a write.
+        if key
+            .last_used_at
+            .is_some_and(|at| used - at < chrono::Duration::seconds(LAST_USED_RESOLUTION_S))
+        {
+            return Ok(Some(key));
+        }
         dispatch!(self, |pool| {
             sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
                 .bind(key.id)
@@ -98,6 +109,17 @@ impl Store {
         });
         key.last_used_at = Some(used);
         Ok(Some(key))
+    }
+
+    /// Whether any organization has ever had an API key (revoked ones
+    /// count): `false` only for a data directory no key was made for yet.
+    pub async fn has_any_api_key(&self) -> Result<bool, StoreError> {
+        dispatch!(self, |pool| {
+            sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM api_keys)")
+                .fetch_one(pool)
+                .await
+                .map_err(StoreError::db("look for API keys"))
+        })
     }
 
     /// All API keys of `org` (revoked ones included), oldest first.

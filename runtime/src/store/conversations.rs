@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{Store, StoreError, dispatch, now};
 
 /// A conversation (a planner thread).
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Conversation {
     /// Id; the planner's thread id is this id's hyphenated text.
     pub id: Uuid,
@@ -26,7 +26,7 @@ pub struct Conversation {
 }
 
 /// One stored message.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct StoredMessage {
     /// Id (uuid v7, so ids sort in writing order).
     pub id: Uuid,

@@ -1,10 +1,14 @@
 //! Customer and event reads; customer tags.
 
 use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{Customer, CustomerIdentity, Event, Pool, Store, StoreError, dispatch, now, sql_int};
+use super::{
+    Customer, CustomerCursor, CustomerFilter, CustomerIdentity, CustomerListRow, Event, Pool,
+    RFM_SEGMENT_KIND, Store, StoreError, dispatch, now, sql_int,
+};
 
 /// Most candidates [`Store::customers_by_name`] reads before comparing names.
 const NAME_CANDIDATES: u32 = 500;
@@ -264,6 +268,69 @@ impl Store {
             .await
             .map_err(StoreError::db(op))?;
             Ok((rows, total))
+        })
+    }
+
+    /// One page of `org`'s customers for a list view, newest first
+    /// (`created_at`, then id, descending), each with their current RFM
+    /// persona and stored health score (0-100), at most `limit` rows.
+    ///
+    /// `filter.query` matches like [`Store::search_customers`] (email,
+    /// names, phone; case-insensitive); `filter.persona` keeps the current
+    /// members of that persona (its key, e.g. `champions`). `after` is the
+    /// position of the previous page's last row
+    /// ([`CustomerListRow::cursor`]): the page holds the rows that follow
+    /// it. Keyset paging is stable under inserts: a customer added while a
+    /// client pages is neither repeated nor shifts later pages.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn customer_page(
+        &self,
+        org: Uuid,
+        filter: &CustomerFilter<'_>,
+        after: Option<CustomerCursor>,
+        limit: u32,
+    ) -> Result<Vec<CustomerListRow>, StoreError> {
+        let pattern = filter
+            .query
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(|q| format!("%{}%", like_escape(&q.to_lowercase())));
+        let health = match &self.pool {
+            Pool::Sqlite(_) => "CAST(json_extract(f.features, '$.health_score') AS REAL)",
+            Pool::Postgres(_) => "(f.features ->> 'health_score')::float8",
+        };
+        let sql = format!(
+            "SELECT c.id, c.organization_id, c.external_id, c.email, c.first_name, c.last_name, \
+             c.full_name, c.phone, c.city, c.country, c.tags, c.properties, c.created_at, \
+             c.updated_at, s.name AS persona, {health} AS health_score \
+             FROM customers c \
+             LEFT JOIN segment_memberships m ON m.customer_id = c.id \
+             AND m.organization_id = c.organization_id AND m.left_at IS NULL \
+             AND m.segment_id IN (SELECT id FROM segments WHERE organization_id = $1 \
+             AND kind = '{RFM_SEGMENT_KIND}') \
+             LEFT JOIN segments s ON s.id = m.segment_id \
+             LEFT JOIN customer_features f ON f.organization_id = c.organization_id \
+             AND f.customer_id = c.id \
+             WHERE c.organization_id = $1 \
+             AND ($2 IS NULL OR c.search_text LIKE $2 ESCAPE '\\') \
+             AND ($3 IS NULL OR s.name = $3) \
+             AND ($4 IS NULL OR c.created_at < $4 OR (c.created_at = $4 AND c.id < $5)) \
+             ORDER BY c.created_at DESC, c.id DESC LIMIT $6"
+        );
+        let (after_at, after_id) = after.map(|a| (a.created_at, a.id)).unzip();
+        dispatch!(self, |pool| {
+            sqlx::query_as::<_, CustomerListRow>(AssertSqlSafe(sql.clone()))
+                .bind(org)
+                .bind(pattern.as_deref())
+                .bind(filter.persona)
+                .bind(after_at)
+                .bind(after_id)
+                .bind(sql_int(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("list customers"))
         })
     }
 

@@ -252,6 +252,17 @@ impl Store {
         dispatch!(self, |pool| pool.close().await)
     }
 
+    /// `Ok` when the database answers a trivial query (readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, |pool| {
+            sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map_err(StoreError::db("ping the database"))?;
+        });
+        Ok(())
+    }
+
     /// Whether the TimescaleDB extension is installed in the database
     /// (always `false` on SQLite).
     pub async fn has_timescale(&self) -> Result<bool, StoreError> {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// A tenant. Every other row belongs to exactly one organization.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Organization {
     /// Id (uuid v7).
     pub id: Uuid,
@@ -22,7 +22,7 @@ pub struct Organization {
 }
 
 /// What an API key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, including key management and destructive operations.
@@ -72,7 +72,7 @@ impl TryFrom<String> for Role {
 }
 
 /// An API key's metadata. The key itself is never stored, only its SHA-256.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct ApiKey {
     /// Id.
     pub id: Uuid,
@@ -94,7 +94,7 @@ pub struct ApiKey {
 }
 
 /// A customer as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Customer {
     /// Id.
     pub id: Uuid,
@@ -126,6 +126,48 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
     /// Last update time.
     pub updated_at: DateTime<Utc>,
+}
+
+/// Filters of [`Store::customer_page`](crate::store::Store::customer_page);
+/// `None` or blank: no filter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CustomerFilter<'a> {
+    /// Substring of email, names or phone (case-insensitive).
+    pub query: Option<&'a str>,
+    /// A persona key (`champions`, `at_risk`, ...): its current members only.
+    pub persona: Option<&'a str>,
+}
+
+/// A position in the customer list: the row's creation time and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerCursor {
+    /// The row's `created_at`.
+    pub created_at: DateTime<Utc>,
+    /// The row's id.
+    pub id: Uuid,
+}
+
+/// One row of the customer list.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+pub struct CustomerListRow {
+    /// The customer.
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub customer: Customer,
+    /// The current RFM persona key, if segmented.
+    pub persona: Option<String>,
+    /// The stored health score (0-100), if features were computed.
+    pub health_score: Option<f64>,
+}
+
+impl CustomerListRow {
+    /// Where the page after this row starts.
+    pub fn cursor(&self) -> CustomerCursor {
+        CustomerCursor {
+            created_at: self.customer.created_at,
+            id: self.customer.id,
+        }
+    }
 }
 
 /// A customer to insert. `email_lower` (for the per-organization unique
@@ -358,7 +400,7 @@ pub struct ChannelSpend {
 }
 
 /// The record of one import run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct ImportRecord {
     /// Id.
     pub id: Uuid,
@@ -423,7 +465,7 @@ pub struct ProductSales {
 }
 
 /// State of a background job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     /// Waiting to run.
@@ -462,7 +504,7 @@ impl TryFrom<String> for JobStatus {
 }
 
 /// A background job run (training, segmentation, sync, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Job {
     /// Id.
     pub id: Uuid,
@@ -550,7 +592,7 @@ pub struct Alert {
 /// A connector to an external system (shop, ads account, mailbox). Its
 /// credentials are stored encrypted and are never part of this value: read
 /// them with [`crate::store::Store::connector_credentials`].
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Connector {
     /// Id.
     pub id: Uuid,
@@ -575,7 +617,7 @@ pub struct Connector {
 /// A connector to create. `credentials` is encrypted before it is stored.
 ///
 /// `Debug` does not show the credentials.
-#[derive(Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 pub struct NewConnector {
     /// What it connects to.
     pub kind: String,

@@ -1,0 +1,262 @@
+//! Customers: the list (search, persona filter, keyset pages) and one
+//! profile.
+
+use aima_actors::intelligence::persona_named;
+use aima_runtime::store::{CustomerCursor, CustomerFilter, CustomerListRow, Role};
+use aima_tools::Tool;
+use aima_tools::data::{CustomerProfile, CustomerProfileInput};
+use axum::Json;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{ApiPath, ApiQuery, call_tool, page_limit};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::openapi::{Api, Op};
+use crate::state::AppState;
+
+/// Rows per page unless `limit` says otherwise.
+const DEFAULT_PAGE: u32 = 25;
+/// Most rows per page.
+const MAX_PAGE: u32 = 100;
+
+pub(super) fn routes(api: Api) -> Api {
+    api.add(
+        Op::get(
+            "/api/v1/customers",
+            "customers",
+            "List and search customers",
+        )
+        .describe(
+            "Newest first, with each customer's persona and health score. Pages are \
+                 stable: pass `next_cursor` back as `cursor` for the next page; customers \
+                 added meanwhile do not shift or repeat rows.",
+        )
+        .role(Role::Viewer)
+        .query::<CustomersQuery>()
+        .returns::<CustomerPage>(200),
+        get(list),
+    )
+    .add(
+        Op::get(
+            "/api/v1/customers/{id}",
+            "customers",
+            "One customer's profile",
+        )
+        .describe(format!(
+            "{} (Tool `{}`.)",
+            aima_tools::describe::one_line(CustomerProfile::DESCRIPTION),
+            CustomerProfile::NAME
+        ))
+        .role(Role::Viewer)
+        .returns::<<CustomerProfile as Tool>::Output>(200),
+        get(profile),
+    )
+}
+
+/// Query of `GET /api/v1/customers`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CustomersQuery {
+    /// Search text: part of an e-mail, a name or a phone number
+    /// (case-insensitive).
+    pub q: Option<String>,
+    /// Only this persona's current members: its key (`at_risk`) or name
+    /// ("At Risk").
+    pub segment: Option<String>,
+    /// Rows per page, 1 to 100 (default 25).
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of customers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CustomerPage {
+    /// The customers, newest first.
+    pub customers: Vec<CustomerItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A customer in the list.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CustomerItem {
+    /// Id.
+    pub id: Uuid,
+    /// The source system's id.
+    pub external_id: Option<String>,
+    /// Full name (or first and last name).
+    pub name: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Country (ISO code where known).
+    pub country: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Current persona key (`champions` ... `lost`); null before the first
+    /// segmentation.
+    pub persona: Option<String>,
+    /// The persona's name ("Champions").
+    pub persona_name: Option<String>,
+    /// Health score 0-100 from the last feature run.
+    pub health_score: Option<f64>,
+    /// Extra imported columns.
+    pub properties: Value,
+    /// When the customer was first imported.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<CustomerListRow> for CustomerItem {
+    fn from(row: CustomerListRow) -> CustomerItem {
+        let c = row.customer;
+        let name = c.full_name.clone().or_else(|| {
+            let joined = [c.first_name.as_deref(), c.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!joined.is_empty()).then_some(joined)
+        });
+        let persona_name = row
+            .persona
+            .as_deref()
+            .and_then(persona_named)
+            .map(|p| p.display_name().to_owned());
+        CustomerItem {
+            id: c.id,
+            external_id: c.external_id,
+            name,
+            email: c.email,
+            phone: c.phone,
+            city: c.city,
+            country: c.country,
+            tags: c.tags,
+            persona: row.persona,
+            persona_name,
+            health_score: row.health_score,
+            properties: c.properties,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// `<created_at nanoseconds>.<id>`: opaque to clients, stable across
+/// requests. Full precision: the store compares the time exactly.
+fn encode_cursor(cursor: CustomerCursor) -> String {
+    let nanos = cursor
+        .created_at
+        .timestamp_nanos_opt()
+        .unwrap_or_else(|| cursor.created_at.timestamp_micros().saturating_mul(1000));
+    format!("{nanos}.{}", cursor.id.simple())
+}
+
+fn decode_cursor(text: &str) -> Result<CustomerCursor, ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            "cursor",
+            "not a cursor this API returned (use `next_cursor`)",
+        )
+    };
+    let (nanos, id) = text.split_once('.').ok_or_else(bad)?;
+    let nanos: i64 = nanos.parse().map_err(|_| bad())?;
+    Ok(CustomerCursor {
+        created_at: DateTime::from_timestamp_nanos(nanos),
+        id: Uuid::try_parse(id).map_err(|_| bad())?,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<CustomersQuery>,
+) -> Result<Json<CustomerPage>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let limit = page_limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
+    let persona = match query
+        .segment
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(name) => Some(persona_named(name).ok_or_else(|| {
+            ApiError::invalid(
+                "segment",
+                format!("`{name}` is not a persona (Champions, Loyal Customers, ..., Lost)"),
+            )
+        })?),
+        None => None,
+    };
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filter = CustomerFilter {
+        query: query.q.as_deref(),
+        persona: persona.map(|p| p.key()),
+    };
+    // One row more than the page tells whether another page follows.
+    let mut rows = state
+        .store()
+        .customer_page(caller.organization_id, &filter, after, limit + 1)
+        .await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|r| encode_cursor(r.cursor())))
+        .flatten();
+    Ok(Json(CustomerPage {
+        customers: rows.into_iter().map(CustomerItem::from).collect(),
+        next_cursor,
+    }))
+}
+
+async fn profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Viewer)?;
+    if state
+        .store()
+        .get_customer(caller.organization_id, id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound {
+            what: format!("customer {id}"),
+        });
+    }
+    let input = CustomerProfileInput {
+        customer: id.to_string(),
+    };
+    call_tool::<CustomerProfile>(&state, &caller, &input).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_what_the_api_did_not_write() {
+        let cursor = CustomerCursor {
+            created_at: DateTime::from_timestamp_nanos(1_700_000_000_123_456_789),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(decode_cursor(&encode_cursor(cursor)).unwrap(), cursor);
+        for bad in ["", "12", "x.y", "12.not-a-uuid"] {
+            assert!(
+                matches!(decode_cursor(bad), Err(ApiError::Invalid { .. })),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The caller's organization, its API keys, its jobs, and connectors.
+
+use aima_runtime::store::{ApiKey, Job, Organization, Role};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{ApiJson, ApiPath};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::openapi::{Api, Op};
+use crate::state::AppState;
+
+pub(super) fn routes(api: Api) -> Api {
+    api.add(
+        Op::get("/api/v1/organization", "organization", "The caller's organization and role")
+            .role(Role::Viewer)
+            .returns::<WhoAmI>(200),
+        get(whoami),
+    )
+    .add(
+        Op::get("/api/v1/keys", "organization", "The organization's API keys (never their text)")
+            .role(Role::Admin)
+            .returns::<Vec<ApiKey>>(200),
+        get(list_keys),
+    )
+    .add(
+        Op::post("/api/v1/keys", "organization", "Create an API key")
+            .describe("The key's text is in the response and nowhere else: the store keeps its SHA-256.")
+            .role(Role::Admin)
+            .json_body::<NewKey>()
+            .returns::<CreatedKey>(201),
+        post(create_key),
+    )
+    .add(
+        Op::delete("/api/v1/keys/{id}", "organization", "Revoke an API key")
+            .role(Role::Admin),
+        delete(revoke_key),
+    )
+    .add(
+        Op::get("/api/v1/jobs/{id}", "organization", "A job's status, duration and error")
+            .describe("Jobs are analysis runs (features and personas, churn and CLV), imports and syncs, triggered by the scheduler, the API or the planner.")
+            .role(Role::Viewer)
+            .returns::<Job>(200),
+        get(job),
+    )
+    .add(
+        Op::get("/api/v1/connectors", "connectors", "Connectors (not built yet: 501)")
+            .role(Role::Viewer),
+        get(|c: Caller| connectors_not_built(c, Role::Viewer)),
+    )
+    .add(
+        Op::post("/api/v1/connectors", "connectors", "Create a connector (not built yet: 501)")
+            .role(Role::Admin),
+        post(|c: Caller| connectors_not_built(c, Role::Admin)),
+    )
+    .add(
+        Op::delete("/api/v1/connectors/{id}", "connectors", "Delete a connector (not built yet: 501)")
+            .role(Role::Admin),
+        delete(|c: Caller| connectors_not_built(c, Role::Admin)),
+    )
+}
+
+/// Who the key belongs to.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct WhoAmI {
+    /// The organization.
+    pub organization: Organization,
+    /// The key's role.
+    pub role: Role,
+    /// The key's id.
+    pub key_id: Uuid,
+}
+
+async fn whoami(State(state): State<AppState>, caller: Caller) -> Result<Json<WhoAmI>, ApiError> {
+    let organization = state
+        .store()
+        .organization(caller.organization_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            what: "the key's organization".to_owned(),
+        })?;
+    Ok(Json(WhoAmI {
+        organization,
+        role: caller.role,
+        key_id: caller.key_id,
+    }))
+}
+
+async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ApiKey>>, ApiError> {
+    caller.require(Role::Admin)?;
+    Ok(Json(
+        state.store().list_api_keys(caller.organization_id).await?,
+    ))
+}
+
+/// A key to create.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewKey {
+    /// A label (1 to 100 characters).
+    #[schemars(length(min = 1, max = 100))]
+    pub name: String,
+    /// What the key may do.
+    pub role: Role,
+}
+
+/// A created key.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CreatedKey {
+    /// The key's metadata.
+    #[serde(flatten)]
+    pub key: ApiKey,
+    /// The key itself (`aima_` and 64 hex characters): shown only here.
+    pub secret: String,
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(new): ApiJson<NewKey>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    caller.require(Role::Admin)?;
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid(
+            "/name",
+            "name must be 1 to 100 characters",
+        ));
+    }
+    let (key, secret) = state
+        .store()
+        .create_api_key(caller.organization_id, name, new.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(CreatedKey { key, secret })))
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Admin)?;
+    if state
+        .store()
+        .revoke_api_key(caller.organization_id, id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound {
+            what: format!("active API key {id}"),
+        })
+    }
+}
+
+async fn job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Job>, ApiError> {
+    caller.require(Role::Viewer)?;
+    match state.store().job(id).await? {
+        Some(job) if job.organization_id == Some(caller.organization_id) => Ok(Json(job)),
+        _ => Err(ApiError::NotFound {
+            what: format!("job {id}"),
+        }),
+    }
+}
+
+async fn connectors_not_built(caller: Caller, role: Role) -> ApiError {
+    if let Err(e) = caller.require(role) {
+        return e;
+    }
+    ApiError::NotImplemented {
+        message: "connectors (scheduled syncs from shops, CRMs and sheets) are not built yet; \
+                  import a file with POST /api/v1/import/file or a Google Sheets link with \
+                  POST /api/v1/import/google-sheet"
+            .to_owned(),
+    }
+}

@@ -1,0 +1,580 @@
+//! Behaviour of the endpoints: paging, errors, imports, the planner, tool
+//! endpoints and the OpenAPI document.
+
+use aima_actors::RuntimeEvent;
+use aima_runtime::registry::ToolContext;
+use aima_runtime::store::NewCustomer;
+use aima_runtime::store::testing::Ctx;
+use aima_runtime::store_tests;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, code, orders_csv};
+
+store_tests!(
+    customer_pages_are_stable_and_filtered,
+    bad_input_gets_one_error_shape,
+    imports_preview_write_and_report_rejected_rows,
+    the_planner_answers_as_json_and_as_server_sent_events,
+    analytics_endpoints_are_the_planners_tools,
+    analysis_runs_are_jobs_the_caller_can_follow,
+);
+
+fn ids(page: &Value) -> Vec<String> {
+    page["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn customer_pages_are_stable_and_filtered(ctx: Ctx) {
+    let app = TestApp::start(ctx.store.clone()).await;
+    let key = &app.a.viewer;
+    let (status, first) = app.get("/api/v1/customers?limit=2", key).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(ids(&first).len(), 2);
+    // A customer created while the client pages: not in the later pages.
+    let late = NewCustomer {
+        id: uuid::Uuid::now_v7(),
+        external_id: None,
+        email: Some("late@example.com".into()),
+        first_name: None,
+        last_name: None,
+        full_name: Some("Late Comer".into()),
+        phone: None,
+        city: None,
+        country: None,
+        tags: vec![],
+        properties: json!({}),
+        created_at: Utc::now(),
+    };
+    let mut tx = app.store.begin().await.unwrap();
+    tx.insert_customers(app.a.org, &[late]).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut seen = ids(&first);
+    let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let (status, page) = app
+            .get(&format!("/api/v1/customers?limit=2&cursor={c}"), key)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        seen.extend(ids(&page));
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "a row repeated across pages");
+    assert_eq!(seen.len(), 5, "the five customers there when paging began");
+    // The newcomer heads a fresh first page.
+    let (_, fresh) = app.get("/api/v1/customers?limit=1", key).await;
+    assert_eq!(fresh["customers"][0]["email"], "late@example.com");
+    // Search, and filters that name what is wrong.
+    let (_, found) = app.get("/api/v1/customers?q=ALPHA3%40", key).await;
+    assert_eq!(found["customers"].as_array().unwrap().len(), 1);
+    assert_eq!(found["customers"][0]["email"], "alpha3@example.com");
+    assert_eq!(found["customers"][0]["name"], "alpha Person 3");
+    let (status, body) = app.get("/api/v1/customers?segment=Champions", key).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["customers"].as_array().unwrap().is_empty(),
+        "not segmented yet"
+    );
+    for (query, field) in [
+        ("segment=Kings", "segment"),
+        ("cursor=garbage", "cursor"),
+        ("limit=0", "limit"),
+        ("limit=1000", "limit"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, body) = app.get(&format!("/api/v1/customers?{query}"), key).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+    app.shutdown().await;
+}
+
+async fn bad_input_gets_one_error_shape(ctx: Ctx) {
+    let app = TestApp::start(ctx.store.clone()).await;
+    let key = app.a.admin.clone();
+    let post = |body: Body, content_type: Option<&'static str>| {
+        let mut r = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/keys")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"));
+        if let Some(t) = content_type {
+            r = r.header(header::CONTENT_TYPE, t);
+        }
+        r.body(body).unwrap()
+    };
+    let cases: Vec<(Request<Body>, StatusCode, &str, Option<&str>)> = vec![
+        (
+            post(Body::from("{\"name\": "), Some("application/json")),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            None,
+        ),
+        (
+            post(
+                Body::from("{\"name\": 5, \"role\": \"viewer\"}"),
+                Some("application/json"),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_argument",
+            Some("/name"),
+        ),
+        (
+            post(
+                Body::from("{\"name\": \"x\", \"role\": \"king\"}"),
+                Some("application/json"),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_argument",
+            Some("/role"),
+        ),
+        (
+            post(
+                Body::from("{\"name\": \"x\", \"role\": \"viewer\", \"extra\": 1}"),
+                Some("application/json"),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_argument",
+            None,
+        ),
+        (
+            post(
+                Body::from("{\"name\": \"\", \"role\": \"viewer\"}"),
+                Some("application/json"),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_argument",
+            Some("/name"),
+        ),
+        (
+            post(Body::from("{}"), None),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            post(
+                Body::from(vec![b' '; aima_web::JSON_BODY_LIMIT + 10]),
+                Some("application/json"),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            None,
+        ),
+    ];
+    for (request, status, expected, field) in cases {
+        let (got, _, body) = app.raw(request).await;
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(got, status, "{body}");
+        assert_eq!(code(&body), expected, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().len() > 5,
+            "{body}"
+        );
+        if let Some(field) = field {
+            assert_eq!(body["error"]["field"], field, "{body}");
+        }
+    }
+    let (status, body) = app.get("/api/v1/nothing-here", &app.a.viewer).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, body) = app
+        .call(Method::PUT, "/api/v1/customers", Some(&app.a.viewer), None)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+    let (status, body) = app.get("/api/v1/customers/not-a-uuid", &app.a.viewer).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "bad_request"),
+        "{body}"
+    );
+    let (status, body) = app
+        .get(
+            &format!("/api/v1/customers/{}", uuid::Uuid::now_v7()),
+            &app.a.viewer,
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    app.shutdown().await;
+}
+
+async fn imports_preview_write_and_report_rejected_rows(ctx: Ctx) {
+    let app = TestApp::start(ctx.store.clone()).await;
+    let key = &app.a.analyst;
+    let before = app.store.count_customers(app.a.org).await.unwrap();
+    let csv = "Order ID,Order Date,Customer Email,Customer Name,Amount,Product\n\
+               n-1,2024-06-01,new1@example.com,\"=HYPERLINK(\"\"http://evil\"\")\",12.50,Tea\n\
+               n-2,2024-06-02,new2@example.com,Nina New,not money,Tea\n\
+               n-3,2024-06-03,new3@example.com,Noah New,7.25,Cake\n";
+    // A preview writes nothing.
+    let (status, preview) = app.upload("/api/v1/import/preview", key, csv).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["rows"], 3);
+    assert_eq!(preview["customers_created"], 2);
+    assert_eq!(preview["rows_rejected"], 1);
+    assert_eq!(app.store.count_customers(app.a.org).await.unwrap(), before);
+    // The import writes, names the bad row, and keeps formulas as text.
+    let (status, report) = app
+        .upload(
+            "/api/v1/import/file?filename=..%2F..%2Fetc%2Forders.csv",
+            key,
+            csv,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["customers_created"], 2);
+    assert_eq!(report["rows_rejected"][0]["row"], 3);
+    assert!(
+        report["rows_rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not money")
+    );
+    assert_eq!(
+        app.store.count_customers(app.a.org).await.unwrap(),
+        before + 2
+    );
+    let (_, found) = app.get("/api/v1/customers?q=new1%40", &app.a.viewer).await;
+    assert_eq!(found["customers"][0]["name"], "=HYPERLINK(\"http://evil\")");
+    let (_, history) = app.get("/api/v1/import/history", &app.a.viewer).await;
+    assert_eq!(
+        history[0]["source"], "orders.csv",
+        "only the last segment is kept: {history}"
+    );
+    // Multipart, as a browser form sends it.
+    let boundary = "XyZ";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"more.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{}\r\n--{boundary}--\r\n",
+        orders_csv("multi", 2)
+    );
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/import/file")
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(multipart))
+        .unwrap();
+    let (status, _, body) = app.raw(request).await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["customers_created"], 2);
+    // Strict mode writes nothing when a row is bad.
+    let (status, body) = app
+        .upload("/api/v1/import/file?strict=true", key, csv)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument"),
+        "{body}"
+    );
+    assert_eq!(
+        app.store.count_customers(app.a.org).await.unwrap(),
+        before + 4
+    );
+    // Too large, empty, not a table, an unknown option, not a sheet link.
+    let big = "x".repeat(65 * 1024);
+    let (status, body) = app.upload("/api/v1/import/file", key, &big).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    let (status, body) = app.upload("/api/v1/import/file", key, "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = app.upload("/api/v1/import/file?stict=1", key, csv).await;
+    assert_eq!(body["error"]["field"], "stict", "{status} {body}");
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/import/google-sheet",
+            Some(key),
+            Some(json!({"url": "http://169.254.169.254/latest/meta-data"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "/url");
+    assert!(
+        std::fs::read_dir(app.uploads.path())
+            .unwrap()
+            .next()
+            .is_none(),
+        "uploads are removed"
+    );
+    app.shutdown().await;
+}
+
+async fn the_planner_answers_as_json_and_as_server_sent_events(ctx: Ctx) {
+    let app = TestApp::start(ctx.store.clone()).await;
+    let key = &app.a.viewer;
+    let (status, turn) = app
+        .call(
+            Method::POST,
+            "/api/v1/agent/chat",
+            Some(key),
+            Some(json!({"message": "How many customers do we have?"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{turn}");
+    assert_eq!(turn["outcome"]["status"], "answered", "{turn}");
+    let events = turn["events"].as_array().unwrap();
+    assert_eq!(events.last().unwrap()["type"], "final");
+    let count = events
+        .iter()
+        .find(|e| e["type"] == "tool_result" && e["tool"] == "customer_count")
+        .unwrap_or_else(|| panic!("no customer_count result: {turn}"));
+    assert_eq!(count["result"]["count"], 5, "{count}");
+    assert!(turn["outcome"]["answer"].as_str().unwrap().contains('5'));
+    let thread = turn["thread_id"].as_str().unwrap();
+    // The follow-up as Server-Sent Events.
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/agent/chat")
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "text/event-stream")
+        .body(Body::from(
+            json!({"message": "and how many orders?", "thread_id": thread}).to_string(),
+        ))
+        .unwrap();
+    let (status, headers, body) = app.raw(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let text = String::from_utf8(body).unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(names.last(), Some(&"final"), "{text}");
+    assert!(names.contains(&"tool_call"), "{text}");
+    let data: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(data.iter().all(|e| e["thread_id"] == thread));
+    // Numbering continues the thread's.
+    assert!(data[0]["seq"].as_u64().unwrap() > events.len() as u64);
+    // History, and turns that cannot start.
+    let (status, history) = app
+        .get(&format!("/api/v1/agent/threads/{thread}"), key)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(
+        history["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "user")
+            .count(),
+        2
+    );
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/agent/chat",
+            Some(key),
+            Some(json!({"message": "   "})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("/message"))
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/agent/chat",
+            Some(key),
+            Some(json!({"message": "hi", "thread_id": uuid::Uuid::now_v7()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/agent/threads/{thread}/approve"),
+            Some(&app.a.analyst),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "conflict"),
+        "not paused: {body}"
+    );
+    app.shutdown().await;
+}
+
+async fn analytics_endpoints_are_the_planners_tools(ctx: Ctx) {
+    let app = TestApp::start(ctx.store.clone()).await;
+    let key = &app.a.viewer;
+    let (status, revenue) = app
+        .get(
+            "/api/v1/revenue?granularity=month&start=2024-01-01&end=2024-12-31",
+            key,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{revenue}");
+    let direct = app
+        .runtime
+        .as_ref()
+        .unwrap()
+        .registry(aima_tools::catalog())
+        .call(
+            &ToolContext {
+                organization_id: app.a.org,
+                thread_id: None,
+            },
+            "revenue_over_time",
+            json!({"granularity": "month", "start": "2024-01-01", "end": "2024-12-31"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revenue, direct);
+    assert_eq!(revenue["total_orders"], 10);
+    // Schema checks of the tool reach the client with the field.
+    let (status, body) = app.get("/api/v1/revenue?granularity=fortnight", key).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "granularity", "{body}");
+    // Modules not built yet say so.
+    let (status, body) = app.get("/api/v1/brand/sentiment", key).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_IMPLEMENTED, "not_implemented")
+    );
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("M4"),
+        "{body}"
+    );
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/campaigns/predict",
+            Some(&app.a.analyst),
+            Some(json!({"subject_lines": ["Hi"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::NOT_IMPLEMENTED, "not_implemented"),
+        "{body}"
+    );
+    // The OpenAPI document: every $ref resolves, every operation answers
+    // with documented responses; the docs page renders it.
+    let (status, doc) = app.get("/api/openapi.json", key).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 30);
+    for r in refs {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r}"));
+        assert!(schemas.contains_key(name), "dangling {r}");
+    }
+    let (status, headers, page) = app
+        .raw(Request::get("/docs").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("/api/openapi.json")
+    );
+    app.shutdown().await;
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, child) in o {
+                match child {
+                    Value::String(s) if k == "$ref" => out.push(s.clone()),
+                    _ => collect_refs(child, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| collect_refs(c, out)),
+        _ => {}
+    }
+}
+
+async fn analysis_runs_are_jobs_the_caller_can_follow(ctx: Ctx) {
+    let app = TestApp::start(ctx.store.clone()).await;
+    let mut events = app.runtime.as_ref().unwrap().subscribe();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/segments/run",
+            Some(&app.a.analyst),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let job = body["job_id"].as_str().unwrap().to_owned();
+    loop {
+        match events.recv().await.unwrap() {
+            RuntimeEvent::JobFinished { id, .. } if id.to_string() == job => break,
+            _ => {}
+        }
+    }
+    let (status, record) = app.get(&format!("/api/v1/jobs/{job}"), &app.a.viewer).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    assert_eq!(record["status"], "succeeded", "{record}");
+    // The personas are there, and the list filters by them.
+    let (_, overview) = app.get("/api/v1/segments", &app.a.viewer).await;
+    assert_eq!(overview["customers_with_persona"], 5, "{overview}");
+    let persona = overview["segments"][0]["segment"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let n = overview["segments"][0]["customers"].as_u64().unwrap();
+    let (_, members) = app
+        .get(
+            &format!("/api/v1/customers?segment={persona}&limit=100"),
+            &app.a.viewer,
+        )
+        .await;
+    let rows = members["customers"].as_array().unwrap();
+    assert_eq!(rows.len() as u64, n, "{members}");
+    assert!(
+        rows.iter()
+            .all(|c| c["persona"] == persona.as_str() && c["health_score"].is_number())
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/segments/run",
+            Some(&app.a.viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.shutdown().await;
+}
