@@ -1,4 +1,5 @@
-//! Who is calling: an API key (`Authorization: Bearer aima_...`) names one
+//! Who is calling: an API key (`Authorization: Bearer aima_...`, or the key
+//! behind a browser's session cookie, see [`crate::session`]) names one
 //! organization and a role.
 
 use aima_runtime::store::Role;
@@ -53,23 +54,24 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let missing = || ApiError::Unauthenticated {
             message: "this endpoint needs an API key: send `Authorization: Bearer <key>` \
-                      (create one with `aima keys create`)"
+                      (create one with `aima keys create`), or sign in at /login"
                 .to_owned(),
         };
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(missing)?;
-        let text = value.to_str().map_err(|_| missing())?;
-        let key = text
-            .strip_prefix("Bearer ")
-            .or_else(|| text.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| ApiError::Unauthenticated {
-                message: "the Authorization header must be `Bearer <key>`".to_owned(),
-            })?;
-        let Some(found) = state.store().verify_api_key(key).await? else {
+        let key = match parts.headers.get(header::AUTHORIZATION) {
+            Some(value) => {
+                let text = value.to_str().map_err(|_| missing())?;
+                text.strip_prefix("Bearer ")
+                    .or_else(|| text.strip_prefix("bearer "))
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .ok_or_else(|| ApiError::Unauthenticated {
+                        message: "the Authorization header must be `Bearer <key>`".to_owned(),
+                    })?
+                    .to_owned()
+            }
+            None => crate::session::session_key(parts, state)?.ok_or_else(missing)?,
+        };
+        let Some(found) = state.store().verify_api_key(&key).await? else {
             return Err(ApiError::Unauthenticated {
                 message: "the API key is unknown or revoked".to_owned(),
             });

@@ -46,6 +46,12 @@ pub enum ApiError {
         /// The caller's role.
         have: Role,
     },
+    /// A request authenticated by the session cookie changes something but
+    /// does not repeat the session's CSRF token (403).
+    #[error(
+        "this request needs the `X-CSRF-Token` header with the value of the `aima_csrf` cookie"
+    )]
+    CsrfMismatch,
     /// Nothing of this organization has that id or name (404).
     #[error("{what} not found")]
     NotFound {
@@ -114,7 +120,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code (`bad_request`, `invalid_argument`,
-    /// `unauthenticated`, `forbidden`, `not_found`, `method_not_allowed`,
+    /// `unauthenticated`, `forbidden`, `csrf`, `not_found`, `method_not_allowed`,
     /// `conflict`, `payload_too_large`, `unsupported_media_type`,
     /// `not_implemented`, `unavailable`, `timeout`, `internal`).
     pub code: &'static str,
@@ -133,6 +139,7 @@ impl ApiError {
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument"),
             ApiError::Unauthenticated { .. } => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::CsrfMismatch => (StatusCode::FORBIDDEN, "csrf"),
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")

@@ -22,7 +22,11 @@ mod docs;
 mod error;
 mod openapi;
 mod ops;
+mod pages;
+mod session;
 mod state;
+mod turns;
+mod ws;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +37,7 @@ use axum::http::{Method, Uri};
 
 pub use auth::Caller;
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use session::{CSRF_COOKIE, CSRF_HEADER, PageCaller, SESSION_COOKIE};
 pub use state::{AppState, WebOptions};
 
 /// Largest JSON body, in bytes (1 MiB). Imports have their own limit
@@ -45,6 +50,7 @@ pub fn app(state: AppState) -> Router {
     let doc = Arc::new(doc);
     router
         .merge(docs::routes(doc))
+        .merge(pages::routes())
         .fallback(|uri: Uri| async move {
             ApiError::NotFound {
                 what: format!("route {}", uri.path()),
@@ -61,7 +67,7 @@ pub fn app(state: AppState) -> Router {
 
 /// The routes and the OpenAPI document describing them.
 fn build() -> (Router<AppState>, serde_json::Value) {
-    let api = ops::routes(openapi::Api::new());
+    let api = ws::routes(session::routes(ops::routes(openapi::Api::new())));
     api::routes(api).finish()
 }
 

@@ -8,6 +8,9 @@ use aima_actors::{IngestHandle, Runtime, SchedulerHandle};
 use aima_runtime::registry::Registry;
 use aima_runtime::store::{SecretKey, Store};
 
+use crate::session::Sessions;
+use crate::turns::Hub;
+
 /// Settings of the web edge.
 #[derive(Debug, Clone)]
 pub struct WebOptions {
@@ -47,6 +50,8 @@ struct Inner {
     ingest: IngestHandle,
     secret: SecretKey,
     options: WebOptions,
+    sessions: Sessions,
+    hub: Hub,
 }
 
 impl std::fmt::Debug for AppState {
@@ -78,6 +83,8 @@ impl AppState {
                 ingest: runtime.ingest(),
                 secret,
                 options,
+                sessions: Sessions::default(),
+                hub: Hub::default(),
             }),
         }
     }
@@ -115,5 +122,15 @@ impl AppState {
     /// The settings.
     pub fn options(&self) -> &WebOptions {
         &self.inner.options
+    }
+
+    /// Recent events of every planner thread.
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// The signed-in browsers.
+    pub(crate) fn sessions(&self) -> &Sessions {
+        &self.inner.sessions
     }
 }

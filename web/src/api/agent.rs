@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, header};
 use axum::response::sse::{self, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use futures::future::BoxFuture;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,6 +26,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::openapi::{Api, Op};
 use crate::state::AppState;
+use crate::turns::{self, TurnFuture};
 
 pub(super) fn routes(api: Api) -> Api {
     let streams = "With `Accept: text/event-stream` the events stream as Server-Sent Events \
@@ -149,7 +149,8 @@ pub(crate) struct ThreadHistory {
     pub messages: Vec<StoredMessage>,
 }
 
-fn planner_error(e: PlannerError) -> ApiError {
+/// The API error of a turn that could not start.
+pub(crate) fn planner_error(e: PlannerError) -> ApiError {
     let message = e.to_string();
     match e {
         PlannerError::EmptyQuestion => ApiError::invalid("/message", message),
@@ -172,17 +173,15 @@ fn wants_sse(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/event-stream"))
 }
 
-type TurnFuture = BoxFuture<'static, Result<(Uuid, TurnOutcome), PlannerError>>;
-
-/// Runs a turn in a task of its own (a client that goes away does not cut
-/// a turn short halfway through its writes) and answers with its events.
-/// A turn that cannot start is an error response, not a stream.
+/// Runs a turn ([`turns::start`]) and answers with its events. A turn that
+/// cannot start is an error response, not a stream.
 async fn run_turn(
+    state: &AppState,
+    org: Uuid,
     sse: bool,
     start: impl FnOnce(mpsc::UnboundedSender<Event>) -> TurnFuture,
 ) -> Result<Response, ApiError> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(start(tx));
+    let (mut rx, task) = turns::start(state, org, start);
     let Some(first) = rx.recv().await else {
         // No event: the turn was refused before it started.
         return match task.await {
@@ -245,7 +244,7 @@ async fn chat(
     caller.require(Role::Viewer)?;
     let planner = state.planner().clone();
     let org = caller.organization_id;
-    run_turn(wants_sse(&headers), move |tx| {
+    run_turn(&state, org, wants_sse(&headers), move |tx| {
         Box::pin(async move {
             planner
                 .ask(org, request.thread_id, &request.message, &tx)
@@ -265,7 +264,7 @@ async fn resume(
     caller.require(Role::Analyst)?;
     let planner = state.planner().clone();
     let org = caller.organization_id;
-    run_turn(wants_sse(headers), move |tx| {
+    run_turn(state, org, wants_sse(headers), move |tx| {
         Box::pin(async move {
             let outcome = planner.resume(org, thread, decision, &tx).await?;
             Ok((thread, outcome))

@@ -7,6 +7,8 @@ mod customers;
 mod import;
 mod org;
 
+pub(crate) use agent::planner_error;
+
 use aima_runtime::registry::ToolContext;
 use aima_runtime::store::Role;
 use aima_tools::Tool;
