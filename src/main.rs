@@ -172,7 +172,10 @@ async fn serve(config: &Config, bind: Option<String>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
-    let (runtime, registry, planner) = start_planner(config, &store).await?;
+    let runtime = start_runtime(&store).await?;
+    let metrics = aima_web::Metrics::start(&runtime);
+    let registry = std::sync::Arc::new(metrics.registry(&runtime, aima_tools::catalog()));
+    let planner = std::sync::Arc::new(planner_over(config, &store, registry.clone())?);
     let secret = aima_runtime::store::SecretKey::load_or_create(&config.data_dir)?;
     let upload_dir = config.data_dir.join("uploads");
     std::fs::create_dir_all(&upload_dir)
@@ -182,8 +185,16 @@ async fn serve(config: &Config, bind: Option<String>) -> Result<()> {
         sheets_export_base: config.sheets_export_base.clone(),
         ..aima_web::WebOptions::default()
     };
-    let state =
-        aima_web::AppState::new(store.clone(), &runtime, registry, planner, secret, options);
+    let state = aima_web::AppState::new(
+        store.clone(),
+        &runtime,
+        registry,
+        planner,
+        secret,
+        metrics,
+        options,
+    );
+    let pruner = tokio::spawn(prune_threads(state.clone(), config.thread_retention_days));
     let local = listener.local_addr()?;
     eprintln!(
         "aima: serving http://{local} (API docs at http://{local}/docs; data: {}); Ctrl-C stops",
@@ -191,9 +202,34 @@ async fn serve(config: &Config, bind: Option<String>) -> Result<()> {
     );
     let served = aima_web::serve(listener, aima_web::app(state), shutdown_signal()).await;
     eprintln!("aima: stopping");
+    pruner.abort();
     runtime.shutdown().await;
     store.close().await;
     Ok(served?)
+}
+
+/// Once a day (first at start): prunes planner threads idle more than
+/// `days` days (0: never).
+async fn prune_threads(state: aima_web::AppState, days: u64) {
+    let Some(age) = i64::try_from(days)
+        .ok()
+        .filter(|d| *d > 0)
+        .and_then(chrono::TimeDelta::try_days)
+    else {
+        return;
+    };
+    let mut every_day = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+    loop {
+        every_day.tick().await;
+        let Some(cutoff) = chrono::Utc::now().checked_sub_signed(age) else {
+            return;
+        };
+        match state.planner().prune(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => eprintln!("aima: pruned {n} planner threads idle since before {cutoff}"),
+            Err(e) => eprintln!("aima: pruning planner threads failed: {e}"),
+        }
+    }
 }
 
 /// Completes on Ctrl-C or (on Unix) SIGTERM.
@@ -369,7 +405,12 @@ async fn ask(config: &Config, args: cli::AskArgs) -> Result<()> {
 
     let store = open_store(config).await?;
     let org = resolve_org(&store, config, args.org.as_deref(), false).await?;
-    let (runtime, _, planner) = start_planner(config, &store).await?;
+    let runtime = start_runtime(&store).await?;
+    let planner = planner_over(
+        config,
+        &store,
+        std::sync::Arc::new(runtime.registry(aima_tools::catalog())),
+    )?;
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<aima_runtime::events::Event>();
     let format = args.format;
@@ -443,29 +484,31 @@ async fn ask(config: &Config, args: cli::AskArgs) -> Result<()> {
     }
 }
 
-/// The actor runtime over `store` (every module built so far, the
-/// scheduler on its default schedules), its tool registry and the planner
-/// with the configured LLM provider.
-async fn start_planner(
-    config: &Config,
-    store: &Store,
-) -> Result<(
-    aima_actors::Runtime,
-    std::sync::Arc<aima_runtime::registry::Registry>,
-    std::sync::Arc<aima_actors::planner::Planner>,
-)> {
+/// The actor runtime over `store`: every module built so far, the
+/// scheduler on its default schedules.
+async fn start_runtime(store: &Store) -> Result<aima_actors::Runtime> {
     use aima_actors::{Handlers, Runtime, RuntimeOptions};
-    let provider =
-        aima_runtime::llm::build_provider(&aima_runtime::llm::LlmConfig::from_config(config)?)?;
-    let runtime = Runtime::start(
+    Ok(Runtime::start(
         store.clone(),
         Handlers::standard(store.clone()),
         RuntimeOptions::default(),
     )
-    .await?;
-    let registry = std::sync::Arc::new(runtime.registry(aima_tools::catalog()));
-    let planner = aima_actors::planner::Planner::new(store.clone(), registry.clone(), provider)?;
-    Ok((runtime, registry, std::sync::Arc::new(planner)))
+    .await?)
+}
+
+/// The planner over `registry` with the configured LLM provider.
+fn planner_over(
+    config: &Config,
+    store: &Store,
+    registry: std::sync::Arc<aima_runtime::registry::Registry>,
+) -> Result<aima_actors::planner::Planner> {
+    let provider =
+        aima_runtime::llm::build_provider(&aima_runtime::llm::LlmConfig::from_config(config)?)?;
+    Ok(aima_actors::planner::Planner::new(
+        store.clone(),
+        registry,
+        provider,
+    )?)
 }
 
 /// Opens the configured store and applies migrations.

@@ -57,6 +57,13 @@ pub const SETTINGS: &[Setting] = &[
               (point it at a local server in tests or behind a proxy).",
     },
     Setting {
+        key: "thread_retention_days",
+        env: "AIMA_THREAD_RETENTION_DAYS",
+        default: "90",
+        doc: "`aima serve` deletes the saved state of planner threads idle this many days \
+              (daily; their message history stays). 0 keeps every thread.",
+    },
+    Setting {
         key: "default_org",
         env: "AIMA_DEFAULT_ORG",
         default: "",
@@ -183,6 +190,9 @@ pub struct Config {
     /// does not print it).
     #[serde(skip_serializing)]
     pub llm_api_key: Option<String>,
+    /// Days after which an idle planner thread's saved state is pruned (0:
+    /// never).
+    pub thread_retention_days: u64,
     /// Limit on one model call, in seconds (> 0).
     pub llm_timeout_secs: u64,
     /// Limit on the wait between streamed chunks, in seconds (> 0).
@@ -205,6 +215,7 @@ impl Default for Config {
             llm_base_url: "https://api.openai.com/v1".to_owned(),
             llm_model: "gpt-4o-mini".to_owned(),
             llm_api_key: None,
+            thread_retention_days: 90,
             llm_timeout_secs: 120,
             llm_stall_timeout_secs: 30,
             llm_price_prompt_per_mtok: None,
@@ -269,6 +280,9 @@ impl Config {
                 "AIMA_LLM_BASE_URL" => self.llm_base_url = value.trim().to_owned(),
                 "AIMA_LLM_MODEL" => self.llm_model = value.trim().to_owned(),
                 "AIMA_LLM_API_KEY" => self.llm_api_key = non_empty(value),
+                "AIMA_THREAD_RETENTION_DAYS" => {
+                    self.thread_retention_days = parse_num("thread_retention_days", value)?
+                }
                 "AIMA_LLM_TIMEOUT_SECS" => {
                     self.llm_timeout_secs = parse_num("llm_timeout_secs", value)?
                 }

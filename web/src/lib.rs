@@ -13,13 +13,16 @@
 //! called through the module actors, so the API and the planner cannot
 //! disagree; endpoints of modules not built yet answer 501.
 //!
-//! Not served yet (issue 5 continues): the dashboard pages, the WebSocket
-//! chat, Prometheus metrics, Slack/Discord and MCP endpoints.
+//! Also here: browser sessions ([`session`]: sign-in with a key, CSRF), the
+//! planner over a WebSocket (`/ws/chat`, with replay on reconnect) and
+//! Prometheus metrics (`/metrics`). Not served yet (issue 5 continues):
+//! Slack/Discord and MCP endpoints.
 
 mod api;
 mod auth;
 mod docs;
 mod error;
+mod metrics;
 mod openapi;
 mod ops;
 mod pages;
@@ -37,6 +40,7 @@ use axum::http::{Method, Uri};
 
 pub use auth::Caller;
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use metrics::Metrics;
 pub use session::{CSRF_COOKIE, CSRF_HEADER, PageCaller, SESSION_COOKIE};
 pub use state::{AppState, WebOptions};
 
@@ -48,9 +52,14 @@ pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     let (router, doc) = build();
     let doc = Arc::new(doc);
+    let metrics = state.metrics().clone();
     router
         .merge(docs::routes(doc))
         .merge(pages::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .fallback(|uri: Uri| async move {
             ApiError::NotFound {
                 what: format!("route {}", uri.path()),

@@ -1,4 +1,4 @@
-//! Liveness and readiness.
+//! Liveness, readiness and metrics.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,6 +13,12 @@ pub(crate) fn routes(api: Api) -> Api {
         Op::get("/healthz", "operations", "Liveness: the process answers")
             .returns_text("text/plain"),
         get(|| async { "ok" }),
+    )
+    .add(
+        Op::get("/metrics", "operations", "Prometheus metrics (text exposition format)")
+            .describe("HTTP requests and latency by route, tool-call latency and errors by tool, actor restarts, job durations by kind and status, imported rows. No key needed: labels carry no organization or customer data.")
+            .returns_text("text/plain"),
+        get(|State(state): State<AppState>| async move { crate::metrics::exposition(state.metrics()) }),
     )
     .add(
         Op::get("/readyz", "operations", "Readiness: the database answers")

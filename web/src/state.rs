@@ -8,6 +8,7 @@ use aima_actors::{IngestHandle, Runtime, SchedulerHandle};
 use aima_runtime::registry::Registry;
 use aima_runtime::store::{SecretKey, Store};
 
+use crate::metrics::Metrics;
 use crate::session::Sessions;
 use crate::turns::Hub;
 
@@ -52,6 +53,7 @@ struct Inner {
     options: WebOptions,
     sessions: Sessions,
     hub: Hub,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -64,14 +66,15 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// State over a started `runtime`: tool calls go through `registry`
-    /// (the runtime's actors), questions to `planner`, connector
-    /// credentials are sealed with `secret`.
+    /// (the runtime's actors; [`Metrics::registry`] times them), questions
+    /// to `planner`, connector credentials are sealed with `secret`.
     pub fn new(
         store: Store,
         runtime: &Runtime,
         registry: Arc<Registry>,
         planner: Arc<Planner>,
         secret: SecretKey,
+        metrics: Arc<Metrics>,
         options: WebOptions,
     ) -> AppState {
         AppState {
@@ -85,6 +88,7 @@ impl AppState {
                 options,
                 sessions: Sessions::default(),
                 hub: Hub::default(),
+                metrics,
             }),
         }
     }
@@ -122,6 +126,11 @@ impl AppState {
     /// The settings.
     pub fn options(&self) -> &WebOptions {
         &self.inner.options
+    }
+
+    /// The process's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// Recent events of every planner thread.

@@ -413,6 +413,19 @@ impl Planner {
             .is_some_and(|s| !s.interrupts.is_empty())
     }
 
+    /// Deletes the saved state (checkpoints) of every thread of every
+    /// organization whose last step is older than `cutoff`; their message
+    /// history stays readable, but they can no longer be continued.
+    /// Returns how many threads were pruned.
+    ///
+    /// Errors: [`PlannerError::Graph`] when the store refuses.
+    pub async fn prune(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<u64, PlannerError> {
+        self.graph
+            .prune(cutoff)
+            .await
+            .map_err(|source| PlannerError::Graph { source })
+    }
+
     /// The conversation's state (for tests and the history API).
     pub async fn state(&self, org: Uuid, thread: Uuid) -> Option<PlannerState> {
         self.graph

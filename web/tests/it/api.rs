@@ -507,6 +507,22 @@ async fn analytics_endpoints_are_the_planners_tools(ctx: Ctx) {
             .unwrap()
             .contains("/api/openapi.json")
     );
+    // Metrics count what happened, by route template and tool, with no
+    // key needed and no organization in any label.
+    let (status, _, text) = app
+        .raw(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(text).unwrap();
+    for line in [
+        "aima_http_requests_total{method=\"GET\",route=\"/api/v1/revenue\",status=\"200\"} 1",
+        "aima_http_requests_total{method=\"GET\",route=\"/api/v1/revenue\",status=\"422\"} 1",
+        "aima_tool_call_duration_seconds_count{tool=\"revenue_over_time\"} 1",
+        "aima_tool_call_errors_total{tool=\"brand_sentiment\",kind=\"not_implemented\"} 1",
+    ] {
+        assert!(text.contains(line), "no `{line}` in\n{text}");
+    }
+    assert!(!text.contains(&app.a.org.to_string()));
     app.shutdown().await;
 }
 

@@ -98,7 +98,8 @@ impl TestApp {
         let runtime = Runtime::start(store.clone(), Handlers::standard(store.clone()), options)
             .await
             .unwrap();
-        let registry = Arc::new(runtime.registry(aima_tools::catalog()));
+        let metrics = aima_web::Metrics::start(&runtime);
+        let registry = Arc::new(metrics.registry(&runtime, aima_tools::catalog()));
         let planner = Arc::new(
             Planner::new(
                 store.clone(),
@@ -119,6 +120,7 @@ impl TestApp {
             registry,
             planner,
             SecretKey::generate(),
+            metrics,
             web,
         );
         TestApp {
