@@ -244,11 +244,41 @@ pub enum BenchCommand {
     /// Import a generated orders CSV into SQLite (and PostgreSQL) next to
     /// `sqlite3 .import` and `psql \copy` of the same file.
     Import(BenchImportArgs),
+    /// Load the REST API and the WebSocket chat of a server holding
+    /// generated customers, from a second process: GET /api/v1/customers
+    /// against GET /healthz, and many concurrent chats against one alone.
+    Api(BenchApiArgs),
     /// Time the agent runtime: a tool call through an actor against a direct
     /// call, a checkpointed graph step against a direct node call, and
     /// concurrent planner conversations (offline provider, demo data)
     /// against one at a time.
     Agent(BenchAgentArgs),
+}
+
+/// Arguments of `aima bench api`.
+#[derive(Debug, Args)]
+pub struct BenchApiArgs {
+    /// Customers loaded (about three order lines each).
+    #[arg(long, default_value_t = 100_000)]
+    pub customers: u64,
+    /// Seconds of sustained load per endpoint.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Concurrent HTTP connections of the load generator.
+    #[arg(long, default_value_t = 32)]
+    pub connections: u32,
+    /// Concurrent WebSocket chats.
+    #[arg(long, default_value_t = 1_000)]
+    pub chats: u32,
+    /// Internal: act as the load generator against this base URL.
+    #[arg(long, hide = true, requires = "key")]
+    pub load: Option<String>,
+    /// Internal: the load generator's API key.
+    #[arg(long, hide = true)]
+    pub key: Option<String>,
+    /// Internal: the load generator's paths (HTTP) or `ws` (chats).
+    #[arg(long, hide = true)]
+    pub target: Vec<String>,
 }
 
 /// Arguments of `aima bench agent`.

@@ -160,6 +160,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench {
             command: BenchCommand::Agent(args),
         } => bench::agent::run(args).await,
+        Command::Bench {
+            command: BenchCommand::Api(args),
+        } => bench::api::run(&config, args).await,
     }
 }
 

@@ -37,7 +37,7 @@ use crate::cli::BenchAgentArgs;
 
 /// The questions the conversations ask, in turn (real tools over the demo
 /// data, one of them a module not built yet).
-const QUESTIONS: &[&str] = &[
+pub(crate) const QUESTIONS: &[&str] = &[
     "What was revenue by month in 1997?",
     "top 5 products in 1998",
     "how many customers are in Austin?",
@@ -68,7 +68,7 @@ fn millis(d: Duration) -> f64 {
 }
 
 /// The `q`-quantile (0..=1) of sorted `v`.
-fn quantile(v: &[Duration], q: f64) -> Duration {
+pub(crate) fn quantile(v: &[Duration], q: f64) -> Duration {
     if v.is_empty() {
         return Duration::ZERO;
     }

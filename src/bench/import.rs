@@ -47,7 +47,7 @@ const STATUSES: &[&str] = &[
 
 /// Writes `rows` order lines (about a third as many customers, one to three
 /// lines per order) to `path`, from a fixed seed.
-fn generate(path: &Path, rows: u64) -> Result<u64> {
+pub(crate) fn generate(path: &Path, rows: u64) -> Result<u64> {
     let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);

@@ -6,8 +6,11 @@
 //!   direct call, a checkpointed graph step against a direct node call, and
 //!   many concurrent planner conversations against one at a time.
 //! - [`models`]: the customer-intelligence models at 100,000 customers.
+//! - [`api`]: the REST API and the WebSocket chat under load from a second
+//!   process.
 
 pub mod agent;
+pub mod api;
 pub mod import;
 pub mod models;
 

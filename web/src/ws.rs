@@ -17,7 +17,7 @@
 //! refused.
 
 use aima_actors::planner::Approval;
-use aima_runtime::events::{Event, EventBody};
+use aima_runtime::events::Event;
 use aima_runtime::store::Role;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -119,14 +119,6 @@ async fn upgrade(
         });
     }
     Ok(ws.on_upgrade(move |socket| session(socket, state, caller)))
-}
-
-/// Whether `event` ends a turn.
-fn ends_turn(event: &Event) -> bool {
-    matches!(
-        event.body,
-        EventBody::Final { .. } | EventBody::Error { .. } | EventBody::Interrupt { .. }
-    )
 }
 
 /// One connection: commands in, events out (a writer task drains `out`).
@@ -285,7 +277,7 @@ fn resume(
                 Ok(event) if event.seq <= last => {}
                 Ok(event) => {
                     last = event.seq;
-                    if !send_event(&out, &event) || ends_turn(&event) {
+                    if !send_event(&out, &event) || event.body.is_terminal() {
                         break;
                     }
                 }
