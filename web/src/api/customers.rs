@@ -7,6 +7,8 @@ use aima_tools::Tool;
 use aima_tools::data::{CustomerProfile, CustomerProfileInput};
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -41,6 +43,22 @@ pub(super) fn routes(api: Api) -> Api {
         .query::<CustomersQuery>()
         .returns::<CustomerPage>(200),
         get(list),
+    )
+    .add(
+        Op::get(
+            "/api/v1/customers/export",
+            "customers",
+            "Export customers as CSV",
+        )
+        .describe(
+            "Every customer matching `q` and `segment` (as in the list), newest first, as \
+             CSV with a header row. Cells that a spreadsheet would run as a formula (starting \
+             with =, +, -, @, tab or carriage return) are written with a leading apostrophe.",
+        )
+        .role(Role::Viewer)
+        .query::<ExportQuery>()
+        .returns_text("text/csv"),
+        get(export),
     )
     .add(
         Op::get(
@@ -176,6 +194,19 @@ fn decode_cursor(text: &str) -> Result<CustomerCursor, ApiError> {
     })
 }
 
+/// The persona key a `segment` parameter names (a key or a display name).
+fn persona_filter(segment: Option<&str>) -> Result<Option<&'static str>, ApiError> {
+    match segment.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => persona_named(name).map(|p| Some(p.key())).ok_or_else(|| {
+            ApiError::invalid(
+                "segment",
+                format!("`{name}` is not a persona (Champions, Loyal Customers, ..., Lost)"),
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -183,24 +214,11 @@ async fn list(
 ) -> Result<Json<CustomerPage>, ApiError> {
     caller.require(Role::Viewer)?;
     let limit = page_limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
-    let persona = match query
-        .segment
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(name) => Some(persona_named(name).ok_or_else(|| {
-            ApiError::invalid(
-                "segment",
-                format!("`{name}` is not a persona (Champions, Loyal Customers, ..., Lost)"),
-            )
-        })?),
-        None => None,
-    };
+    let persona = persona_filter(query.segment.as_deref())?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
     let filter = CustomerFilter {
         query: query.q.as_deref(),
-        persona: persona.map(|p| p.key()),
+        persona,
     };
     // One row more than the page tells whether another page follows.
     let mut rows = state
@@ -216,6 +234,98 @@ async fn list(
         customers: rows.into_iter().map(CustomerItem::from).collect(),
         next_cursor,
     }))
+}
+
+/// Query of the CSV export.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExportQuery {
+    /// Search text, as in the list.
+    pub q: Option<String>,
+    /// Persona key or name, as in the list.
+    pub segment: Option<String>,
+}
+
+/// A cell as a spreadsheet will not run it: text that would start a
+/// formula gets a leading apostrophe (OWASP's CSV-injection advice).
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Viewer)?;
+    let filter = CustomerFilter {
+        query: query.q.as_deref(),
+        persona: persona_filter(query.segment.as_deref())?,
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| ApiError::internal("writing the CSV", &e);
+    out.write_record([
+        "id",
+        "external_id",
+        "name",
+        "email",
+        "phone",
+        "city",
+        "country",
+        "persona",
+        "health_score",
+        "tags",
+        "created_at",
+    ])
+    .map_err(fail)?;
+    let mut after = None;
+    loop {
+        let rows = state
+            .store()
+            .customer_page(caller.organization_id, &filter, after, 1_000)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.cursor());
+        for row in rows {
+            let item = CustomerItem::from(row);
+            let text = |v: &Option<String>| v.clone().unwrap_or_default();
+            let record = [
+                item.id.to_string(),
+                text(&item.external_id),
+                text(&item.name),
+                text(&item.email),
+                text(&item.phone),
+                text(&item.city),
+                text(&item.country),
+                text(&item.persona),
+                item.health_score
+                    .map(|h| format!("{h:.1}"))
+                    .unwrap_or_default(),
+                item.tags.join(";"),
+                item.created_at.to_rfc3339(),
+            ];
+            out.write_record(record.iter().map(|c| inert(c).into_owned()))
+                .map_err(fail)?;
+        }
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| ApiError::internal("writing the CSV", &e))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"customers.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 async fn profile(
@@ -244,6 +354,15 @@ async fn profile(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_made_inert() {
+        assert_eq!(inert("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(inert("+1 555"), "'+1 555");
+        assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(inert("Anna"), "Anna");
+        assert_eq!(inert(""), "");
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_what_the_api_did_not_write() {

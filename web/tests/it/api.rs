@@ -246,6 +246,25 @@ async fn imports_preview_write_and_report_rejected_rows(ctx: Ctx) {
     );
     let (_, found) = app.get("/api/v1/customers?q=new1%40", &app.a.viewer).await;
     assert_eq!(found["customers"][0]["name"], "=HYPERLINK(\"http://evil\")");
+    // ... and the export makes it inert for spreadsheets.
+    let request = Request::get("/api/v1/customers/export?q=new1%40")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.a.viewer))
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, exported) = app.raw(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let exported = String::from_utf8(exported).unwrap();
+    assert_eq!(exported.lines().count(), 2, "{exported}");
+    assert!(
+        exported.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+        "{exported}"
+    );
     let (_, history) = app.get("/api/v1/import/history", &app.a.viewer).await;
     assert_eq!(
         history[0]["source"], "orders.csv",
