@@ -175,11 +175,16 @@ async fn serve(config: &Config, bind: Option<String>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
-    let runtime = start_runtime(&store).await?;
+    let secret = aima_runtime::store::SecretKey::load_or_create(&config.data_dir)?;
+    let handlers = aima_actors::Handlers::standard(store.clone()).with_connectors(
+        store.clone(),
+        secret.clone(),
+        &config.sheets_export_base,
+    );
+    let runtime = start_runtime(&store, handlers).await?;
     let metrics = aima_web::Metrics::start(&runtime);
     let registry = std::sync::Arc::new(metrics.registry(&runtime, aima_tools::catalog()));
     let planner = std::sync::Arc::new(planner_over(config, &store, registry.clone())?);
-    let secret = aima_runtime::store::SecretKey::load_or_create(&config.data_dir)?;
     let upload_dir = config.data_dir.join("uploads");
     std::fs::create_dir_all(&upload_dir)
         .with_context(|| format!("creating {}", upload_dir.display()))?;
@@ -408,7 +413,7 @@ async fn ask(config: &Config, args: cli::AskArgs) -> Result<()> {
 
     let store = open_store(config).await?;
     let org = resolve_org(&store, config, args.org.as_deref(), false).await?;
-    let runtime = start_runtime(&store).await?;
+    let runtime = start_runtime(&store, aima_actors::Handlers::standard(store.clone())).await?;
     let planner = planner_over(
         config,
         &store,
@@ -487,16 +492,14 @@ async fn ask(config: &Config, args: cli::AskArgs) -> Result<()> {
     }
 }
 
-/// The actor runtime over `store`: every module built so far, the
-/// scheduler on its default schedules.
-async fn start_runtime(store: &Store) -> Result<aima_actors::Runtime> {
-    use aima_actors::{Handlers, Runtime, RuntimeOptions};
-    Ok(Runtime::start(
-        store.clone(),
-        Handlers::standard(store.clone()),
-        RuntimeOptions::default(),
-    )
-    .await?)
+/// The actor runtime over `store` with `handlers`, the scheduler on its
+/// default schedules.
+async fn start_runtime(
+    store: &Store,
+    handlers: aima_actors::Handlers,
+) -> Result<aima_actors::Runtime> {
+    use aima_actors::{Runtime, RuntimeOptions};
+    Ok(Runtime::start(store.clone(), handlers, RuntimeOptions::default()).await?)
 }
 
 /// The planner over `registry` with the configured LLM provider.

@@ -20,6 +20,7 @@
 //! [`Module::ALL`]: aima_tools::Module::ALL
 //! [`ToolHandler`]: aima_runtime::registry::ToolHandler
 
+pub mod connectors;
 pub mod data;
 mod event;
 mod handler;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aima_runtime::registry::{Registry, ToolHandler};
-use aima_runtime::store::{JobStatus, Store, StoreError};
+use aima_runtime::store::{JobStatus, SecretKey, Store, StoreError};
 use aima_tools::{Module, ToolSpec};
 use chrono_tz::Tz;
 use ractor::{Actor, ActorCell, ActorRef, SpawnErr};
@@ -92,6 +92,21 @@ impl Handlers {
             handlers = handlers.with_job(kind, runner);
         }
         handlers
+    }
+
+    /// Connector syncs (`connector_sync`, see [`crate::connectors`]):
+    /// credentials read with `secret`, sheet links rewritten against
+    /// `sheets_export_base`.
+    pub fn with_connectors(
+        self,
+        store: Store,
+        secret: SecretKey,
+        sheets_export_base: &str,
+    ) -> Handlers {
+        self.with_job(
+            JobKind::ConnectorSync,
+            crate::connectors::ConnectorSync::new(store, secret, sheets_export_base),
+        )
     }
 
     /// Jobs of `kind` are run by `runner` (inside the actor of

@@ -553,6 +553,18 @@ pub fn sheets_export_url(link: &str, export_base: &str) -> Option<String> {
 /// "anyone with the link"), for any other URL [`IngestError::HtmlResponse`].
 /// On error a partly written `dest` is removed.
 pub fn download(url: &str, dest: &Path) -> Result<(), IngestError> {
+    download_with(url, dest, &[])
+}
+
+/// [`download`] sending `headers` (name, value) with the request, e.g. a
+/// connector's `Authorization`.
+///
+/// Errors: as [`download`].
+pub fn download_with(
+    url: &str,
+    dest: &Path,
+    headers: &[(String, String)],
+) -> Result<(), IngestError> {
     let fail = |message: String| IngestError::Download {
         url: url.to_owned(),
         message,
@@ -563,7 +575,11 @@ pub fn download(url: &str, dest: &Path) -> Result<(), IngestError> {
         .timeout_recv_response(Some(std::time::Duration::from_secs(120)))
         .build();
     let agent = ureq::Agent::new_with_config(config);
-    let response = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
+    let mut request = agent.get(url);
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let response = request.call().map_err(|e| fail(e.to_string()))?;
     let status = response.status().as_u16();
     let is_sheet = url.contains("/spreadsheets/");
     if is_sheet && matches!(status, 401 | 403) {

@@ -13,7 +13,7 @@ use crate::state::AppState;
 
 /// The authenticated caller. Every handler that reads or writes an
 /// organization's data takes one and scopes every query by
-/// [`Caller::organization_id`].
+/// [`Caller::organization_id`]; extracting it checks the route's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
     /// The organization the key belongs to.
@@ -23,6 +23,13 @@ pub struct Caller {
     /// The key's id.
     pub key_id: Uuid,
 }
+
+/// The least role a route needs: set on every documented route by
+/// [`crate::openapi::Api::add`] and checked when the [`Caller`] is
+/// extracted (before the body is read, so a caller without the role gets
+/// 403 whatever it sent).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequiredRole(pub(crate) Role);
 
 /// Admin > analyst > viewer.
 fn rank(role: Role) -> u8 {
@@ -76,10 +83,15 @@ impl FromRequestParts<AppState> for Caller {
                 message: "the API key is unknown or revoked".to_owned(),
             });
         };
-        Ok(Caller {
+        let caller = Caller {
             organization_id: found.organization_id,
             role: found.role,
             key_id: found.id,
-        })
+        };
+        // The route's documented role, enforced before any body is read.
+        if let Some(RequiredRole(role)) = parts.extensions.get::<RequiredRole>() {
+            caller.require(*role)?;
+        }
+        Ok(caller)
     }
 }

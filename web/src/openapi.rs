@@ -15,6 +15,7 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 
+use crate::auth::RequiredRole;
 use crate::error::ErrorBody;
 use crate::state::AppState;
 
@@ -161,7 +162,8 @@ impl Api {
         }
     }
 
-    /// Mounts `handler` at `op`'s path and documents it.
+    /// Mounts `handler` at `op`'s path and documents it; a role on `op` is
+    /// enforced for the route (see [`RequiredRole`]).
     ///
     /// # Panics
     /// If the method is already documented for the path (a programming
@@ -176,6 +178,10 @@ impl Api {
             op.method,
             op.path
         );
+        let handler = match op.role {
+            Some(role) => handler.layer(axum::Extension(RequiredRole(role))),
+            None => handler,
+        };
         self.router = self.router.route(op.path, handler);
         self
     }

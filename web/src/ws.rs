@@ -111,7 +111,6 @@ async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Viewer)?;
     if !same_origin(&headers) {
         return Err(ApiError::BadRequest {
             message: "the WebSocket's Origin is not this server".to_owned(),

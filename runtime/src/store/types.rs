@@ -618,13 +618,15 @@ pub struct Connector {
 ///
 /// `Debug` does not show the credentials.
 #[derive(Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewConnector {
     /// What it connects to.
     pub kind: String,
     /// Human label.
     pub name: String,
     /// Secrets (tokens, passwords); stored encrypted with the organization's
-    /// id bound as associated data.
+    /// id bound as associated data. Absent: none.
+    #[serde(default)]
     pub credentials: Value,
     /// Non-secret settings, stored in clear.
     pub config: Value,

@@ -241,7 +241,6 @@ async fn chat(
     headers: HeaderMap,
     ApiJson(request): ApiJson<ChatRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Viewer)?;
     let planner = state.planner().clone();
     let org = caller.organization_id;
     run_turn(&state, org, wants_sse(&headers), move |tx| {
@@ -261,7 +260,6 @@ async fn resume(
     thread: Uuid,
     decision: Approval,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Analyst)?;
     let planner = state.planner().clone();
     let org = caller.organization_id;
     run_turn(state, org, wants_sse(headers), move |tx| {
@@ -304,7 +302,6 @@ async fn threads(
     caller: Caller,
     ApiQuery(query): ApiQuery<ThreadsQuery>,
 ) -> Result<Json<Vec<Conversation>>, ApiError> {
-    caller.require(Role::Viewer)?;
     let limit = page_limit(query.limit, 20, 100)?;
     Ok(Json(
         state
@@ -319,7 +316,6 @@ async fn thread(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ThreadHistory>, ApiError> {
-    caller.require(Role::Viewer)?;
     let org = caller.organization_id;
     let Some(thread) = state.store().conversation(org, id).await? else {
         return Err(ApiError::NotFound {

@@ -212,7 +212,6 @@ async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<CustomersQuery>,
 ) -> Result<Json<CustomerPage>, ApiError> {
-    caller.require(Role::Viewer)?;
     let limit = page_limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
     let persona = persona_filter(query.segment.as_deref())?;
     let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -261,7 +260,6 @@ async fn export(
     caller: Caller,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Viewer)?;
     let filter = CustomerFilter {
         query: query.q.as_deref(),
         persona: persona_filter(query.segment.as_deref())?,
@@ -333,7 +331,6 @@ async fn profile(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Role::Viewer)?;
     if state
         .store()
         .get_customer(caller.organization_id, id)

@@ -325,7 +325,6 @@ async fn preview(
     ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
     request: Request,
 ) -> Result<Json<Preview>, ApiError> {
-    caller.require(Role::Analyst)?;
     let (options, file) = file_request(&state, pairs, request).await?;
     let preview = pipeline::preview(state.store(), caller.organization_id, file.path(), &options)
         .await
@@ -339,7 +338,6 @@ async fn import_file(
     ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
     request: Request,
 ) -> Result<Json<ImportResult>, ApiError> {
-    caller.require(Role::Analyst)?;
     let (options, file) = file_request(&state, pairs, request).await?;
     run_import(&state, &caller, file.path(), options).await
 }
@@ -366,7 +364,6 @@ async fn import_sheet(
     caller: Caller,
     ApiJson(body): ApiJson<SheetImport>,
 ) -> Result<Json<ImportResult>, ApiError> {
-    caller.require(Role::Analyst)?;
     let Some(url) =
         aima_ingest::source::sheets_export_url(&body.url, &state.options().sheets_export_base)
     else {
@@ -409,7 +406,6 @@ async fn history(
     caller: Caller,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Vec<ImportRecord>>, ApiError> {
-    caller.require(Role::Viewer)?;
     let limit = page_limit(query.limit, 20, 100)?;
     Ok(Json(
         state

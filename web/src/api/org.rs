@@ -1,6 +1,8 @@
-//! The caller's organization, its API keys, its jobs, and connectors.
+//! The caller's organization, its API keys, its jobs, and its connectors.
 
-use aima_runtime::store::{ApiKey, Job, Organization, Role};
+use aima_actors::JobKind;
+use aima_actors::connectors::{CONNECTOR_KINDS, check_new_connector};
+use aima_runtime::store::{ApiKey, Connector, Job, NewConnector, Organization, Role};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -49,19 +51,37 @@ pub(super) fn routes(api: Api) -> Api {
         get(job),
     )
     .add(
-        Op::get("/api/v1/connectors", "connectors", "Connectors (not built yet: 501)")
-            .role(Role::Viewer),
-        get(|c: Caller| connectors_not_built(c, Role::Viewer)),
+        Op::get("/api/v1/connectors", "connectors", "The organization's connectors")
+            .describe("Status (`new`, `ok`, `error: ...`) and last sync of each; credentials are never returned.")
+            .role(Role::Viewer)
+            .returns::<Vec<Connector>>(200),
+        get(list_connectors),
     )
     .add(
-        Op::post("/api/v1/connectors", "connectors", "Create a connector (not built yet: 501)")
-            .role(Role::Admin),
-        post(|c: Caller| connectors_not_built(c, Role::Admin)),
+        Op::post("/api/v1/connectors", "connectors", "Create a connector")
+            .describe(format!(
+                "Kinds: {}. `google_sheets`: `config.url` is a share link, no credentials. \
+                 `csv_url`: `config.url` answers a CSV or XLSX file; `credentials.headers` are \
+                 sent with each request (stored encrypted, never returned). The scheduler syncs \
+                 every connector every 30 minutes; POST /api/v1/connectors/sync syncs now.",
+                CONNECTOR_KINDS.join(", ")
+            ))
+            .role(Role::Admin)
+            .json_body::<NewConnector>()
+            .returns::<Connector>(201),
+        post(create_connector),
     )
     .add(
-        Op::delete("/api/v1/connectors/{id}", "connectors", "Delete a connector (not built yet: 501)")
+        Op::delete("/api/v1/connectors/{id}", "connectors", "Delete a connector")
             .role(Role::Admin),
-        delete(|c: Caller| connectors_not_built(c, Role::Admin)),
+        delete(delete_connector),
+    )
+    .add(
+        Op::post("/api/v1/connectors/sync", "connectors", "Sync every connector now")
+            .describe("Queues a `connector_sync` job for the organization; poll GET /api/v1/jobs/{id}.")
+            .role(Role::Analyst)
+            .returns::<crate::api::JobQueued>(202),
+        post(|state: State<AppState>, caller: Caller| crate::api::trigger(state, caller, JobKind::ConnectorSync)),
     )
 }
 
@@ -95,7 +115,6 @@ async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<ApiKey>>, ApiError> {
-    caller.require(Role::Admin)?;
     Ok(Json(
         state.store().list_api_keys(caller.organization_id).await?,
     ))
@@ -127,7 +146,6 @@ async fn create_key(
     caller: Caller,
     ApiJson(new): ApiJson<NewKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    caller.require(Role::Admin)?;
     let name = new.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid(
@@ -147,7 +165,6 @@ async fn revoke_key(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Role::Admin)?;
     if state
         .store()
         .revoke_api_key(caller.organization_id, id)
@@ -166,7 +183,6 @@ async fn job(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Job>, ApiError> {
-    caller.require(Role::Viewer)?;
     match state.store().job(id).await? {
         Some(job) if job.organization_id == Some(caller.organization_id) => Ok(Json(job)),
         _ => Err(ApiError::NotFound {
@@ -175,14 +191,46 @@ async fn job(
     }
 }
 
-async fn connectors_not_built(caller: Caller, role: Role) -> ApiError {
-    if let Err(e) = caller.require(role) {
-        return e;
-    }
-    ApiError::NotImplemented {
-        message: "connectors (scheduled syncs from shops, CRMs and sheets) are not built yet; \
-                  import a file with POST /api/v1/import/file or a Google Sheets link with \
-                  POST /api/v1/import/google-sheet"
-            .to_owned(),
+async fn list_connectors(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Connector>>, ApiError> {
+    Ok(Json(
+        state
+            .store()
+            .list_connectors(caller.organization_id)
+            .await?,
+    ))
+}
+
+async fn create_connector(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(new): ApiJson<NewConnector>,
+) -> Result<(StatusCode, Json<Connector>), ApiError> {
+    check_new_connector(&new, &state.options().sheets_export_base)
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    let created = state
+        .store()
+        .create_connector(caller.organization_id, state.secret(), new)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn delete_connector(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    if state
+        .store()
+        .delete_connector(caller.organization_id, id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound {
+            what: format!("connector {id}"),
+        })
     }
 }

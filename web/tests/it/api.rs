@@ -20,6 +20,7 @@ store_tests!(
     the_planner_answers_as_json_and_as_server_sent_events,
     analytics_endpoints_are_the_planners_tools,
     analysis_runs_are_jobs_the_caller_can_follow,
+    connectors_sync_with_their_sealed_credentials,
 );
 
 fn ids(page: &Value) -> Vec<String> {
@@ -611,5 +612,158 @@ async fn analysis_runs_are_jobs_the_caller_can_follow(ctx: Ctx) {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    app.shutdown().await;
+}
+
+/// Waits for job `id` to finish; its stored record.
+async fn finished(
+    app: &TestApp,
+    events: &mut tokio::sync::broadcast::Receiver<RuntimeEvent>,
+    id: &str,
+) -> Value {
+    loop {
+        match events.recv().await.unwrap() {
+            RuntimeEvent::JobFinished { id: done, .. } if done.to_string() == id => break,
+            _ => {}
+        }
+    }
+    app.get(&format!("/api/v1/jobs/{id}"), &app.a.viewer)
+        .await
+        .1
+}
+
+async fn connectors_sync_with_their_sealed_credentials(ctx: Ctx) {
+    use axum::routing::get;
+    let app = TestApp::start(ctx.store.clone()).await;
+    // A shop's export endpoint that wants a token.
+    let export = axum::Router::new().route(
+        "/export.csv",
+        get(|headers: axum::http::HeaderMap| async move {
+            if headers.get("authorization").and_then(|v| v.to_str().ok())
+                == Some("Bearer shop-token")
+            {
+                (StatusCode::OK, orders_csv("synced", 4))
+            } else {
+                (StatusCode::UNAUTHORIZED, String::new())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/export.csv", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, export).await });
+    let admin = &app.a.admin;
+    let create = |name: &str, token: &str| {
+        json!({
+            "kind": "csv_url",
+            "name": name,
+            "config": {"url": url},
+            "credentials": {"headers": {"Authorization": format!("Bearer {token}")}},
+        })
+    };
+    let (status, good) = app
+        .call(
+            Method::POST,
+            "/api/v1/connectors",
+            Some(admin),
+            Some(create("Shop", "shop-token")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{good}");
+    assert_eq!(good["status"], aima_runtime::store::CONNECTOR_STATUS_NEW);
+    assert!(
+        !good.to_string().contains("shop-token"),
+        "credentials returned: {good}"
+    );
+    for (body, field) in [
+        (
+            json!({"kind": "shopify", "name": "x", "config": {"url": url}}),
+            "/kind",
+        ),
+        (
+            json!({"kind": "google_sheets", "name": "x", "config": {"url": url}}),
+            "/config/url",
+        ),
+        (
+            json!({"kind": "csv_url", "name": "x", "config": {"url": "ftp://x"}}),
+            "/config/url",
+        ),
+        (
+            json!({"kind": "csv_url", "name": "x", "config": {"url": url}, "credentials": {"headers": {"A": 1}}}),
+            "/credentials/headers",
+        ),
+    ] {
+        let (status, err) = app
+            .call(Method::POST, "/api/v1/connectors", Some(admin), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!(err["error"]["field"], field, "{err}");
+    }
+    // A sync imports; the listing shows the outcome and never a secret.
+    let before = app.store.count_customers(app.a.org).await.unwrap();
+    let mut events = app.runtime.as_ref().unwrap().subscribe();
+    let (status, job) = app
+        .call(
+            Method::POST,
+            "/api/v1/connectors/sync",
+            Some(&app.a.analyst),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let record = finished(&app, &mut events, job["job_id"].as_str().unwrap()).await;
+    assert_eq!(record["status"], "succeeded", "{record}");
+    assert_eq!(
+        app.store.count_customers(app.a.org).await.unwrap(),
+        before + 4
+    );
+    let (_, listed) = app.get("/api/v1/connectors", &app.a.viewer).await;
+    assert_eq!(listed[0]["status"], "ok", "{listed}");
+    assert!(listed[0]["last_sync_at"].is_string());
+    assert!(!listed.to_string().contains("shop-token"));
+    // A connector whose token is wrong fails the job, and says so.
+    let (_, bad) = app
+        .call(
+            Method::POST,
+            "/api/v1/connectors",
+            Some(admin),
+            Some(create("Old token", "expired")),
+        )
+        .await;
+    let (_, job) = app
+        .call(
+            Method::POST,
+            "/api/v1/connectors/sync",
+            Some(&app.a.analyst),
+            None,
+        )
+        .await;
+    let record = finished(&app, &mut events, job["job_id"].as_str().unwrap()).await;
+    assert_eq!(record["status"], "failed", "{record}");
+    assert!(
+        record["error"].as_str().unwrap().contains("Old token"),
+        "{record}"
+    );
+    let (_, listed) = app.get("/api/v1/connectors", &app.a.viewer).await;
+    let status_of = |id: &Value| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == *id)
+            .map(|c| c["status"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(status_of(&good["id"]), "ok");
+    assert!(status_of(&bad["id"]).starts_with("error: "), "{listed}");
+    // Deleting.
+    let path = format!("/api/v1/connectors/{}", bad["id"].as_str().unwrap());
+    assert_eq!(
+        app.call(Method::DELETE, &path, Some(admin), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.call(Method::DELETE, &path, Some(admin), None).await.0,
+        StatusCode::NOT_FOUND
+    );
     app.shutdown().await;
 }

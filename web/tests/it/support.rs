@@ -95,7 +95,13 @@ impl TestApp {
             auto_tick: false,
             ..RuntimeOptions::default()
         };
-        let runtime = Runtime::start(store.clone(), Handlers::standard(store.clone()), options)
+        let secret = SecretKey::generate();
+        let handlers = Handlers::standard(store.clone()).with_connectors(
+            store.clone(),
+            secret.clone(),
+            "http://127.0.0.1:9",
+        );
+        let runtime = Runtime::start(store.clone(), handlers, options)
             .await
             .unwrap();
         let metrics = aima_web::Metrics::start(&runtime);
@@ -119,7 +125,7 @@ impl TestApp {
             &runtime,
             registry,
             planner,
-            SecretKey::generate(),
+            secret,
             metrics,
             web,
         );
