@@ -170,6 +170,16 @@ async fn run(cli: Cli) -> Result<()> {
 /// Ctrl-C or SIGTERM; in-flight requests finish, then the actors stop.
 async fn serve(config: &Config, bind: Option<String>) -> Result<()> {
     let bind = bind.unwrap_or_else(|| config.bind.clone());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
     let store = open_store(config).await?;
     first_admin_key(&store).await?;
     let listener = tokio::net::TcpListener::bind(&bind)

@@ -57,6 +57,14 @@ pub const SETTINGS: &[Setting] = &[
               (point it at a local server in tests or behind a proxy).",
     },
     Setting {
+        key: "log_format",
+        env: "AIMA_LOG_FORMAT",
+        default: "text",
+        doc: "Log lines of `aima serve` on stderr (one per request, and errors): `text` or \
+              `json` (one JSON object per line). The level comes from RUST_LOG (default \
+              `info`).",
+    },
+    Setting {
         key: "thread_retention_days",
         env: "AIMA_THREAD_RETENTION_DAYS",
         default: "90",
@@ -190,6 +198,8 @@ pub struct Config {
     /// does not print it).
     #[serde(skip_serializing)]
     pub llm_api_key: Option<String>,
+    /// Log line format of `aima serve`: `text` or `json`.
+    pub log_format: String,
     /// Days after which an idle planner thread's saved state is pruned (0:
     /// never).
     pub thread_retention_days: u64,
@@ -215,6 +225,7 @@ impl Default for Config {
             llm_base_url: "https://api.openai.com/v1".to_owned(),
             llm_model: "gpt-4o-mini".to_owned(),
             llm_api_key: None,
+            log_format: "text".to_owned(),
             thread_retention_days: 90,
             llm_timeout_secs: 120,
             llm_stall_timeout_secs: 30,
@@ -280,6 +291,7 @@ impl Config {
                 "AIMA_LLM_BASE_URL" => self.llm_base_url = value.trim().to_owned(),
                 "AIMA_LLM_MODEL" => self.llm_model = value.trim().to_owned(),
                 "AIMA_LLM_API_KEY" => self.llm_api_key = non_empty(value),
+                "AIMA_LOG_FORMAT" => self.log_format = value.trim().to_lowercase(),
                 "AIMA_THREAD_RETENTION_DAYS" => {
                     self.thread_retention_days = parse_num("thread_retention_days", value)?
                 }
@@ -349,6 +361,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "llm_base_url",
                 message: format!("'{}' is not an http(s) URL", self.llm_base_url),
+            });
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid {
+                key: "log_format",
+                message: format!("'{}' is not `text` or `json`", self.log_format),
             });
         }
         for (key, secs) in [

@@ -176,7 +176,7 @@ impl ApiError {
     /// A 500 for `what` failing with `detail`; the detail goes to the
     /// server log, the client sees `what`.
     pub fn internal(what: &str, detail: &dyn std::fmt::Display) -> ApiError {
-        eprintln!("aima-web: {what}: {detail}");
+        tracing::error!(target: "aima::http", what, detail = %detail, "internal error");
         ApiError::Internal {
             message: format!("{what} failed; see the server log"),
         }

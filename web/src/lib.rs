@@ -13,10 +13,11 @@
 //! called through the module actors, so the API and the planner cannot
 //! disagree; endpoints of modules not built yet answer 501.
 //!
-//! Also here: browser sessions ([`session`]: sign-in with a key, CSRF), the
+//! Also here: the dashboard ([`pages`]: server-rendered pages over the JSON
+//! API), browser sessions ([`session`]: sign-in with a key, CSRF), the
 //! planner over a WebSocket (`/ws/chat`, with replay on reconnect) and
-//! Prometheus metrics (`/metrics`). Not served yet (issue 5 continues):
-//! Slack/Discord and MCP endpoints.
+//! Prometheus metrics (`/metrics`). Not served yet: Slack/Discord and MCP
+//! endpoints.
 
 mod api;
 mod auth;

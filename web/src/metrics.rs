@@ -269,7 +269,8 @@ impl ToolHandler for Timed {
     }
 }
 
-/// Middleware: counts and times every request by its route template.
+/// Middleware: counts and times every request by its route template, and
+/// logs it (`aima::http`, info).
 pub(crate) async fn track(
     State(metrics): State<Arc<Metrics>>,
     request: Request,
@@ -282,6 +283,15 @@ pub(crate) async fn track(
     let method = request.method().as_str().to_owned();
     let at = Instant::now();
     let response = next.run(request).await;
+    let status = response.status().as_u16();
+    tracing::info!(
+        target: "aima::http",
+        method = method.as_str(),
+        route = route.as_str(),
+        status,
+        ms = at.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
     metrics
         .http_latency
         .get_or_create(&RouteLabels {
@@ -294,7 +304,7 @@ pub(crate) async fn track(
         .get_or_create(&HttpLabels {
             method,
             route,
-            status: response.status().as_u16().to_string(),
+            status: status.to_string(),
         })
         .inc();
     response
