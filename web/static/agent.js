@@ -1,8 +1,11 @@
-// Ask AIMA: the planner over Server-Sent Events (POST /api/v1/agent/chat
-// with Accept: text/event-stream, read with fetch + ReadableStream since
-// EventSource cannot POST). Shows the plan, each tool call with a summary
-// of its result, the answer as its tokens arrive, the final answer with its
-// citations, and Approve / Reject for a paused step.
+// Ask AIMA: the planner over the WebSocket /ws/chat (the session cookie
+// authenticates it). A dropped connection reconnects and sends `resume`
+// with the last event seen, so no event is lost; a browser without
+// WebSocket falls back to Server-Sent Events (POST /api/v1/agent/chat with
+// Accept: text/event-stream, read with fetch + ReadableStream). Shows the
+// plan, each tool call with a summary of its result, the answer as its
+// tokens arrive, the final answer with its citations, and Approve / Reject
+// for a paused step.
 'use strict';
 (() => {
   const { el, clear, errorOf, csrf } = AIMA;
@@ -11,6 +14,13 @@
   const input = document.getElementById('message');
   const send = document.getElementById('send');
   let threadId = null;
+  // The WebSocket transport: the open socket, the turn its events go to,
+  // the last event's number (for `resume`) and the reconnect delay.
+  let socket = null;
+  let current = null;
+  let lastSeq = 0;
+  let retryMs = 250;
+  const pending = [];
 
   /** A short text summary of a tool result. */
   function summarize(result) {
@@ -51,7 +61,11 @@
 
   /** Applies one protocol event to `turn`. */
   function handle(turn, ev) {
-    if (ev.thread_id) threadId = ev.thread_id;
+    if (ev.thread_id && ev.thread_id !== threadId) { threadId = ev.thread_id; lastSeq = 0; }
+    if (typeof ev.seq === 'number') {
+      if (ev.seq <= lastSeq) return; // already shown (a replay after a reconnect)
+      lastSeq = ev.seq;
+    }
     switch (ev.type) {
       case 'plan':
         clear(turn.plan);
@@ -119,7 +133,8 @@
       approve.disabled = true; reject.disabled = true;
       const thread = ev.thread_id || threadId;
       const next = newTurn(action === 'approve' ? `Approved ${ev.tool}` : `Rejected ${ev.tool}`);
-      await run(next, `/api/v1/agent/threads/${encodeURIComponent(thread)}/${action}`, {});
+      if (wsAvailable) startWs(next, { type: action, thread_id: thread });
+      else await run(next, `/api/v1/agent/threads/${encodeURIComponent(thread)}/${action}`, {});
     };
     approve.addEventListener('click', () => decide('approve'));
     reject.addEventListener('click', () => decide('reject'));
@@ -172,6 +187,55 @@
     }
   }
 
+  const wsAvailable = typeof WebSocket === 'function';
+
+  /** Ends the current WebSocket turn. */
+  function finish(turn) {
+    send.disabled = false;
+    turn.root.dataset.finished = 'true';
+    if (current === turn) current = null;
+  }
+
+  /** The open socket, connecting (and resuming a running turn) if needed. */
+  function connect() {
+    if (socket && socket.readyState <= WebSocket.OPEN) return socket;
+    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/chat';
+    socket = new WebSocket(url);
+    socket.addEventListener('open', () => {
+      retryMs = 250;
+      if (current && threadId) socket.send(JSON.stringify({ type: 'resume', thread_id: threadId, after_seq: lastSeq }));
+      while (pending.length) socket.send(pending.shift());
+    });
+    socket.addEventListener('message', (msg) => {
+      let data;
+      try { data = JSON.parse(msg.data); } catch (e) { return; }
+      const turn = current;
+      if (!turn) return;
+      if (data.error) {
+        turn.extra.append(el('p', { class: 'error', role: 'alert', text: data.error.message }));
+        finish(turn);
+        return;
+      }
+      handle(turn, data);
+      if (data.type === 'final' || data.type === 'error' || data.type === 'interrupt') finish(turn);
+    });
+    socket.addEventListener('close', () => {
+      socket = null;
+      // A turn still running: reconnect, then `resume` picks up after lastSeq.
+      if (current) { setTimeout(connect, retryMs); retryMs = Math.min(retryMs * 2, 5000); }
+    });
+    return socket;
+  }
+
+  /** Sends `command` over the WebSocket; its events go to `turn`. */
+  function startWs(turn, command) {
+    send.disabled = true;
+    current = turn;
+    const text = JSON.stringify(command);
+    const s = connect();
+    if (s.readyState === WebSocket.OPEN) s.send(text); else pending.push(text);
+  }
+
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const message = input.value.trim();
@@ -180,13 +244,15 @@
     const turn = newTurn(message);
     const body = { message };
     if (threadId) body.thread_id = threadId;
-    run(turn, '/api/v1/agent/chat', body);
+    if (wsAvailable) startWs(turn, { type: 'ask', ...body });
+    else run(turn, '/api/v1/agent/chat', body);
   });
   input.addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
   });
   document.getElementById('new-thread').addEventListener('click', () => {
     threadId = null;
+    lastSeq = 0;
     clear(conversation);
     input.focus();
   });

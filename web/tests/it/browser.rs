@@ -413,6 +413,24 @@ async fn drive(c: &Client, base: &str, app: &TestApp) -> Result<(), fantoccini::
     })
     .await;
     text_when(c, ".turn .citations", |t| t.contains("customer_count")).await;
+    // The page talked to the planner over the WebSocket, not the SSE
+    // fallback.
+    let (_, _, metrics) = app
+        .raw(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains("route=\"/ws/chat\",status=\"101\""),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("route=\"/api/v1/agent/chat\""),
+        "{metrics}"
+    );
 
     // A follow-up that changes data pauses for approval; approving runs it.
     c.find(Locator::Css("#message"))
