@@ -51,6 +51,13 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         bind: Option<String>,
     },
+    /// Dashboard users: an e-mail and a password with a role in one
+    /// organization.
+    Users {
+        /// What to do with users.
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// API keys (`Authorization: Bearer <key>` for the REST API).
     Keys {
         /// What to do with keys.
@@ -172,6 +179,38 @@ pub enum AskFormat {
 pub enum OrgsCommand {
     /// List organizations with their customer and order counts.
     List,
+}
+
+/// `aima users` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; the password is read from the first line of standard
+    /// input (at least 12 characters). Creates the organization if new.
+    Create {
+        /// Organization slug [default: the only organization].
+        #[arg(long)]
+        org: Option<String>,
+        /// The user's e-mail (their sign-in name).
+        #[arg(long)]
+        email: String,
+        /// What the user may do: admin, analyst or viewer.
+        #[arg(long, value_parser = parse_role)]
+        role: aima_runtime::store::Role,
+    },
+    /// List an organization's users.
+    List {
+        /// Organization slug [default: the only organization].
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Disable a user (by e-mail or id): they can no longer sign in.
+    Disable {
+        /// The user's e-mail or id.
+        user: String,
+        /// Organization slug [default: the only organization].
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 /// `aima keys` subcommands.

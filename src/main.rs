@@ -36,7 +36,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use cli::{
     AskFormat, BenchCommand, Cli, Command, EvaluateCommand, Format, KeysCommand, OrgsCommand,
-    ToolsCommand, ToolsFormat,
+    ToolsCommand, ToolsFormat, UsersCommand,
 };
 
 fn main() -> std::process::ExitCode {
@@ -107,6 +107,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve { bind } => serve(&config, bind).await,
         Command::Keys { command } => keys(&config, command).await,
+        Command::Users { command } => users(&config, command).await,
         Command::Orgs {
             command: OrgsCommand::List,
         } => {
@@ -293,6 +294,63 @@ async fn first_admin_key(store: &Store) -> Result<()> {
             "admin API key of organization '{}' (shown only now; `aima keys create` makes more):\n  {key}",
             org.slug
         )?;
+    }
+    Ok(())
+}
+
+/// `aima users create|list|disable`.
+async fn users(config: &Config, command: UsersCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        UsersCommand::Create { org, email, role } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let org = resolve_org(&store, config, org.as_deref(), true).await?;
+            let user = store.create_user(org.id, &email, password, role).await?;
+            outln!(
+                "created {} user {} ({}) in '{}'",
+                user.role,
+                user.email,
+                user.id,
+                org.slug
+            )?;
+        }
+        UsersCommand::List { org } => {
+            let org = resolve_org(&store, config, org.as_deref(), false).await?;
+            for u in store.list_users(org.id).await? {
+                let state = u.disabled_at.map_or_else(
+                    || "active".to_owned(),
+                    |t| format!("disabled {}", t.format("%Y-%m-%d %H:%M")),
+                );
+                outln!(
+                    "{}\t{}\t{}\tcreated {}\t{state}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    u.created_at.format("%Y-%m-%d %H:%M")
+                )?;
+            }
+        }
+        UsersCommand::Disable { user, org } => {
+            let org = resolve_org(&store, config, org.as_deref(), false).await?;
+            let wanted = user.trim().to_lowercase();
+            let found = store
+                .list_users(org.id)
+                .await?
+                .into_iter()
+                .find(|u| {
+                    u.disabled_at.is_none()
+                        && (u.id.to_string() == wanted || u.email.to_lowercase() == wanted)
+                })
+                .with_context(|| {
+                    format!("organization '{}' has no active user '{user}'", org.slug)
+                })?;
+            store.disable_user(org.id, found.id).await?;
+            outln!("disabled {} ({})", found.email, found.role)?;
+        }
     }
     Ok(())
 }

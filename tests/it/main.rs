@@ -378,6 +378,56 @@ fn serve_prints_the_first_admin_key_answers_with_it_and_stops_on_sigterm() {
 }
 
 #[test]
+fn users_are_created_from_a_password_on_stdin_listed_and_disabled() {
+    let dir = tempfile::tempdir().expect("dir");
+    let create = |email: &str, password: &str| {
+        aima(dir.path())
+            .args([
+                "users", "create", "--org", "shop", "--role", "analyst", "--email", email,
+            ])
+            .write_stdin(format!("{password}\n"))
+            .output()
+            .expect("run")
+    };
+    let out = create("ana@example.com", "correct horse battery");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let out = create("bo@example.com", "short");
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("at least 12 characters"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = create("ANA@example.com", "another long password");
+    assert!(
+        stderr_of(&out).contains("already exists"),
+        "{}",
+        stderr_of(&out)
+    );
+    let list = || {
+        let out = aima(dir.path())
+            .args(["users", "list", "--org", "shop"])
+            .output()
+            .expect("run");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = list();
+    assert!(
+        listed.contains("ana@example.com")
+            && listed.contains("analyst")
+            && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(!listed.contains("correct horse"), "{listed}");
+    let out = aima(dir.path())
+        .args(["users", "disable", "ANA@example.com", "--org", "shop"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(list().contains("disabled"));
+}
+
+#[test]
 fn keys_are_created_listed_and_revoked() {
     let dir = tempfile::tempdir().expect("dir");
     let out = aima(dir.path())

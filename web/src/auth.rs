@@ -6,9 +6,12 @@ use aima_runtime::store::Role;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use schemars::JsonSchema;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::session::SessionAuth;
 use crate::state::AppState;
 
 /// The authenticated caller. Every handler that reads or writes an
@@ -16,12 +19,29 @@ use crate::state::AppState;
 /// [`Caller::organization_id`]; extracting it checks the route's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
-    /// The organization the key belongs to.
+    /// The organization the key or user belongs to.
     pub organization_id: Uuid,
-    /// What the key may do.
+    /// What the caller may do.
     pub role: Role,
-    /// The key's id.
-    pub key_id: Uuid,
+    /// Who is calling.
+    pub principal: Principal,
+}
+
+/// Who is behind a request: an API key, or a user signed in with a
+/// password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Principal {
+    /// An API key (`Authorization: Bearer`, or a session signed in with it).
+    ApiKey {
+        /// The key's id.
+        id: Uuid,
+    },
+    /// A dashboard user (a session signed in with e-mail and password).
+    User {
+        /// The user's id.
+        id: Uuid,
+    },
 }
 
 /// The least role a route needs: set on every documented route by
@@ -41,6 +61,15 @@ fn rank(role: Role) -> u8 {
 }
 
 impl Caller {
+    /// `self` when its role suffices for the route of `parts` (its
+    /// documented role, enforced before any body is read).
+    fn for_route(self, parts: &Parts) -> Result<Caller, ApiError> {
+        if let Some(RequiredRole(role)) = parts.extensions.get::<RequiredRole>() {
+            self.require(*role)?;
+        }
+        Ok(self)
+    }
+
     /// `Ok` when the caller's role is `needed` or above, else
     /// [`ApiError::Forbidden`].
     pub fn require(&self, needed: Role) -> Result<(), ApiError> {
@@ -65,6 +94,23 @@ impl FromRequestParts<AppState> for Caller {
                 .to_owned(),
         };
         let key = match parts.headers.get(header::AUTHORIZATION) {
+            None => match crate::session::session_auth(parts, state)? {
+                Some(SessionAuth::Key(key)) => key,
+                Some(SessionAuth::User(id)) => {
+                    let Some(user) = state.store().user(id).await? else {
+                        return Err(ApiError::Unauthenticated {
+                            message: "the signed-in user is disabled; sign in again".to_owned(),
+                        });
+                    };
+                    return Caller {
+                        organization_id: user.organization_id,
+                        role: user.role,
+                        principal: Principal::User { id: user.id },
+                    }
+                    .for_route(parts);
+                }
+                None => return Err(missing()),
+            },
             Some(value) => {
                 let text = value.to_str().map_err(|_| missing())?;
                 text.strip_prefix("Bearer ")
@@ -76,22 +122,17 @@ impl FromRequestParts<AppState> for Caller {
                     })?
                     .to_owned()
             }
-            None => crate::session::session_key(parts, state)?.ok_or_else(missing)?,
         };
         let Some(found) = state.store().verify_api_key(&key).await? else {
             return Err(ApiError::Unauthenticated {
                 message: "the API key is unknown or revoked".to_owned(),
             });
         };
-        let caller = Caller {
+        Caller {
             organization_id: found.organization_id,
             role: found.role,
-            key_id: found.id,
-        };
-        // The route's documented role, enforced before any body is read.
-        if let Some(RequiredRole(role)) = parts.extensions.get::<RequiredRole>() {
-            caller.require(*role)?;
+            principal: Principal::ApiKey { id: found.id },
         }
-        Ok(caller)
+        .for_route(parts)
     }
 }

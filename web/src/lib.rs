@@ -39,7 +39,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 
-pub use auth::Caller;
+pub use auth::{Caller, Principal};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use metrics::Metrics;
 pub use session::{CSRF_COOKIE, CSRF_HEADER, PageCaller, SESSION_COOKIE};

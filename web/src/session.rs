@@ -1,13 +1,15 @@
-//! Browser sessions: `POST /login` with an API key sets an HttpOnly,
-//! SameSite=Strict session cookie; the API and the pages then accept the
-//! browser's requests with the key's organization and role. A request
+//! Browser sessions: `POST /login` with an API key, or with a user's e-mail
+//! and password, sets an HttpOnly, SameSite=Strict session cookie; the API
+//! and the pages then accept the browser's requests with the key's (or
+//! user's) organization and role. A request
 //! authenticated by the cookie that changes something (any method but GET,
 //! HEAD and OPTIONS) must repeat the session's CSRF token in the
 //! `X-CSRF-Token` header (the token is in the readable `aima_csrf` cookie):
 //! a page of another site can neither read it nor set the header.
 //!
-//! Sessions live in the server's memory for [`SESSION_TTL`]; the key is
-//! checked again on every request, so revoking it ends its sessions.
+//! Sessions live in the server's memory for [`SESSION_TTL`]; the key (or
+//! user) is checked again on every request, so revoking the key (disabling
+//! the user) ends its sessions.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -35,8 +37,17 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// How long a session lasts after sign-in.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
+/// What a session was signed in with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SessionAuth {
+    /// An API key (kept in the server's memory only).
+    Key(String),
+    /// A user, by id.
+    User(uuid::Uuid),
+}
+
 struct Session {
-    key: String,
+    auth: SessionAuth,
     csrf: String,
     expires: Instant,
 }
@@ -60,8 +71,8 @@ fn random_token() -> String {
 }
 
 impl Sessions {
-    /// A new session for `key`: its token and CSRF token.
-    fn create(&self, key: &str) -> (String, String) {
+    /// A new session for `auth`: its token and CSRF token.
+    fn create(&self, auth: SessionAuth) -> (String, String) {
         let token = random_token();
         let csrf = random_token();
         let mut map = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
@@ -70,7 +81,7 @@ impl Sessions {
         map.insert(
             token.clone(),
             Session {
-                key: key.to_owned(),
+                auth,
                 csrf: csrf.clone(),
                 expires: now + SESSION_TTL,
             },
@@ -78,12 +89,12 @@ impl Sessions {
         (token, csrf)
     }
 
-    /// The key and CSRF token of a live session.
-    fn get(&self, token: &str) -> Option<(String, String)> {
+    /// What a live session was signed in with, and its CSRF token.
+    fn get(&self, token: &str) -> Option<(SessionAuth, String)> {
         let map = self.by_token.lock().unwrap_or_else(|p| p.into_inner());
         map.get(token)
             .filter(|s| s.expires > Instant::now())
-            .map(|s| (s.key.clone(), s.csrf.clone()))
+            .map(|s| (s.auth.clone(), s.csrf.clone()))
     }
 
     fn remove(&self, token: &str) {
@@ -104,14 +115,17 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .map(|(_, v)| v)
 }
 
-/// The API key of the request's session, when it has a live one. With a
-/// state-changing method the `X-CSRF-Token` header must repeat the
+/// What the request's session was signed in with, when it has a live one.
+/// With a state-changing method the `X-CSRF-Token` header must repeat the
 /// session's token, else [`ApiError::CsrfMismatch`].
-pub(crate) fn session_key(parts: &Parts, state: &AppState) -> Result<Option<String>, ApiError> {
+pub(crate) fn session_auth(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<SessionAuth>, ApiError> {
     let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let Some((key, csrf)) = state.sessions().get(token) else {
+    let Some((auth, csrf)) = state.sessions().get(token) else {
         return Ok(None);
     };
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -121,7 +135,7 @@ pub(crate) fn session_key(parts: &Parts, state: &AppState) -> Result<Option<Stri
             return Err(ApiError::CsrfMismatch);
         }
     }
-    Ok(Some(key))
+    Ok(Some(auth))
 }
 
 /// The caller of a dashboard page: a signed-in browser. Without a live
@@ -171,11 +185,12 @@ fn local_path(next: Option<&str>) -> &str {
 
 pub(crate) fn routes(api: Api) -> Api {
     api.add(
-        Op::post("/login", "session", "Sign a browser in with an API key")
+        Op::post("/login", "session", "Sign a browser in")
             .describe(
-                "Form fields `key` (an API key) and `next` (a local path). Sets the HttpOnly \
-                 session cookie and the CSRF cookie and redirects (303) to `next`; a bad key \
-                 redirects back to /login?error=1.",
+                "Form fields `key` (an API key), or `email` and `password` (a user made with \
+                 `aima users create`), and `next` (a local path). Sets the HttpOnly session \
+                 cookie and the CSRF cookie and redirects (303) to `next`; bad credentials \
+                 redirect back to /login?error=1.",
             )
             .returns_text("text/html"),
         post(login),
@@ -188,10 +203,15 @@ pub(crate) fn routes(api: Api) -> Api {
     )
 }
 
-/// The sign-in form.
+/// The sign-in form: a key, or an e-mail and a password.
 #[derive(Debug, Deserialize)]
 struct LoginForm {
-    key: String,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
     #[serde(default)]
     next: Option<String>,
 }
@@ -206,10 +226,28 @@ fn set_cookie(name: &str, value: &str, http_only: bool, max_age: u64) -> HeaderV
 
 async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
     let next = local_path(form.next.as_deref()).to_owned();
-    let key = form.key.trim();
-    match state.store().verify_api_key(key).await {
-        Ok(Some(_)) => {
-            let (token, csrf) = state.sessions().create(key);
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|t| t.trim().is_empty());
+    let verified = if !blank(&form.key) {
+        let key = form.key.as_deref().unwrap_or_default().trim().to_owned();
+        state
+            .store()
+            .verify_api_key(&key)
+            .await
+            .map(|found| found.map(|_| SessionAuth::Key(key)))
+    } else if !blank(&form.email) && form.password.as_deref().is_some_and(|p| !p.is_empty()) {
+        let email = form.email.as_deref().unwrap_or_default();
+        let password = form.password.as_deref().unwrap_or_default();
+        state
+            .store()
+            .verify_user_password(email, password)
+            .await
+            .map(|found| found.map(|u| SessionAuth::User(u.id)))
+    } else {
+        Ok(None)
+    };
+    match verified {
+        Ok(Some(auth)) => {
+            let (token, csrf) = state.sessions().create(auth);
             let ttl = SESSION_TTL.as_secs();
             let mut response = Redirect::to(&next).into_response();
             let headers = response.headers_mut();

@@ -30,6 +30,7 @@ pub mod secrets;
 pub mod testing;
 mod tx;
 mod types;
+mod users;
 mod vectors;
 
 use std::path::Path;
@@ -58,6 +59,7 @@ pub use organizations::validate_slug;
 pub use secrets::SecretKey;
 pub use tx::StoreTx;
 pub use types::*;
+pub use users::MIN_PASSWORD_CHARS;
 pub use vectors::{Neighbour, NeighbourFilter, NewFingerprint, StoredFingerprint};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");

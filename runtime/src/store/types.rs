@@ -93,6 +93,24 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A dashboard user (never with their password).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+pub struct User {
+    /// Id.
+    pub id: Uuid,
+    /// The organization they belong to.
+    pub organization_id: Uuid,
+    /// E-mail, as given (unique across organizations, case-insensitively).
+    pub email: String,
+    /// Permissions.
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When they were disabled, if they were.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
 /// A customer as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Customer {

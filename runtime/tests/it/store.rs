@@ -24,6 +24,7 @@ store_tests!(
     model_registry_latest,
     alerts_and_imports,
     api_keys_lifecycle,
+    users_sign_in_with_hashed_passwords,
     bulk_insert_chunks,
     awkward_values_round_trip,
     deleting_an_organization_removes_what_it_owns,
@@ -1600,4 +1601,82 @@ async fn deferred_indexes_come_back_on_commit_and_rollback(ctx: Ctx) {
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.defer_secondary_indexes(0).await.unwrap(), 0);
     tx.rollback().await.unwrap();
+}
+
+async fn users_sign_in_with_hashed_passwords(ctx: Ctx) {
+    let store = &ctx.store;
+    let org = store.create_organization("shop", "Shop").await.unwrap().id;
+    let other = store
+        .create_organization("other", "Other")
+        .await
+        .unwrap()
+        .id;
+    let password = "correct horse battery";
+    let user = store
+        .create_user(org, " Ana@Example.com ", password, Role::Analyst)
+        .await
+        .unwrap();
+    assert_eq!(user.email, "Ana@Example.com");
+    // Only a salted Argon2id hash is stored.
+    let stored = raw_column::<String>(&ctx, "SELECT password_hash FROM users").await;
+    assert!(stored[0].starts_with("$argon2id$"), "{}", stored[0]);
+    assert!(!stored[0].contains(password));
+    // E-mails compare case-insensitively and are unique across organizations.
+    let found = store
+        .verify_user_password("ana@example.COM", password)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id, found.organization_id, found.role),
+        (user.id, org, Role::Analyst)
+    );
+    assert!(
+        store
+            .verify_user_password("ana@example.com", "wrong password!")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .verify_user_password("nobody@example.com", password)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store
+            .create_user(other, "ana@example.com", password, Role::Viewer)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        store
+            .create_user(org, "bo@example.com", "short", Role::Viewer)
+            .await,
+        Err(StoreError::InvalidData {
+            field: "password",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store
+            .create_user(org, "not an email", password, Role::Viewer)
+            .await,
+        Err(StoreError::InvalidData { field: "email", .. })
+    ));
+    // Disabled users cannot sign in, and only their organization disables them.
+    assert!(!store.disable_user(other, user.id).await.unwrap());
+    assert!(store.disable_user(org, user.id).await.unwrap());
+    assert!(
+        store
+            .verify_user_password("ana@example.com", password)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.user(user.id).await.unwrap().is_none());
+    assert_eq!(store.list_users(org).await.unwrap().len(), 1);
+    assert!(store.list_users(other).await.unwrap().is_empty());
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{ApiJson, ApiPath};
-use crate::auth::Caller;
+use crate::auth::{Caller, Principal};
 use crate::error::ApiError;
 use crate::openapi::{Api, Op};
 use crate::state::AppState;
@@ -85,15 +85,15 @@ pub(super) fn routes(api: Api) -> Api {
     )
 }
 
-/// Who the key belongs to.
+/// Who is calling.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct WhoAmI {
     /// The organization.
     pub organization: Organization,
-    /// The key's role.
+    /// The caller's role.
     pub role: Role,
-    /// The key's id.
-    pub key_id: Uuid,
+    /// The key or user calling.
+    pub principal: Principal,
 }
 
 async fn whoami(State(state): State<AppState>, caller: Caller) -> Result<Json<WhoAmI>, ApiError> {
@@ -107,7 +107,7 @@ async fn whoami(State(state): State<AppState>, caller: Caller) -> Result<Json<Wh
     Ok(Json(WhoAmI {
         organization,
         role: caller.role,
-        key_id: caller.key_id,
+        principal: caller.principal,
     }))
 }
 

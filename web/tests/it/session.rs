@@ -134,3 +134,76 @@ async fn a_signed_in_browser_uses_the_api_and_must_repeat_the_csrf_token() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_signs_in_with_a_password_and_a_disabled_user_is_out() {
+    use aima_runtime::store::Role;
+    with_sqlite(|ctx| async move {
+        let app = TestApp::start(ctx.store.clone()).await;
+        let user = app
+            .store
+            .create_user(
+                app.a.org,
+                "ana@example.com",
+                "correct horse battery",
+                Role::Viewer,
+            )
+            .await
+            .unwrap();
+        let form = |body: &str| {
+            Request::builder()
+                .method(Method::POST)
+                .uri("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body.to_owned()))
+                .unwrap()
+        };
+        let (_, headers, _) = app
+            .raw(form(
+                "email=ANA%40example.com&password=wrong+password&next=%2F",
+            ))
+            .await;
+        assert_eq!(headers[header::LOCATION], "/login?error=1&next=/");
+        let (status, headers, _) = app
+            .raw(form(
+                "email=ana%40example.com&password=correct+horse+battery&next=%2F",
+            ))
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/");
+        let session = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .find(|c| c.starts_with("aima_session="))
+            .unwrap();
+        let me = || {
+            Request::get("/api/v1/organization")
+                .header(header::COOKIE, session.clone())
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (status, _, body) = app.raw(me()).await;
+        assert_eq!(status, StatusCode::OK);
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["organization"]["slug"], "alpha");
+        assert_eq!(body["role"], "viewer");
+        assert_eq!(body["principal"], json!({"kind": "user", "id": user.id}));
+        // The user's role holds: a viewer may not create keys.
+        let write = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/keys")
+            .header(header::COOKIE, session.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"name": "x", "role": "viewer"}).to_string(),
+            ))
+            .unwrap();
+        assert_eq!(app.raw(write).await.0, StatusCode::FORBIDDEN);
+        // Disabling the user ends the session.
+        assert!(app.store.disable_user(app.a.org, user.id).await.unwrap());
+        assert_eq!(app.raw(me()).await.0, StatusCode::UNAUTHORIZED);
+        app.shutdown().await;
+    })
+    .await;
+}
