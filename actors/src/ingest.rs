@@ -72,6 +72,21 @@ impl IngestHandle {
         options: ImportOptions,
         trigger: &str,
     ) -> Result<ImportDone, ImportError> {
+        self.import_with_progress(org, path, options, trigger, None)
+            .await
+    }
+
+    /// [`IngestHandle::import`], sending (rows read, data rows in the file)
+    /// to `progress` as the file is read (every 10,000 rows and at the end
+    /// of the read).
+    pub async fn import_with_progress(
+        &self,
+        org: Uuid,
+        path: PathBuf,
+        options: ImportOptions,
+        trigger: &str,
+        progress: Option<tokio::sync::mpsc::UnboundedSender<(u64, u64)>>,
+    ) -> Result<ImportDone, ImportError> {
         let actor = self
             .slot
             .get()
@@ -83,6 +98,7 @@ impl IngestHandle {
                     path,
                     options: Box::new(options),
                     trigger: trigger.to_owned(),
+                    progress,
                     reply,
                 },
                 Some(self.timeout),

@@ -56,6 +56,8 @@ pub(crate) enum WorkerMsg {
         path: PathBuf,
         options: Box<ImportOptions>,
         trigger: String,
+        /// Where to send (rows done, rows total) as the file is read.
+        progress: Option<tokio::sync::mpsc::UnboundedSender<(u64, u64)>>,
         reply: RpcReplyPort<Result<ImportDone, crate::ingest::ImportError>>,
     },
     /// A task of this actor panicked: the actor fails and is restarted.
@@ -252,6 +254,7 @@ impl Worker {
         path: PathBuf,
         options: ImportOptions,
         trigger: String,
+        listener: Option<tokio::sync::mpsc::UnboundedSender<(u64, u64)>>,
     ) -> Result<ImportDone, crate::ingest::ImportError> {
         use crate::ingest::ImportError;
         let job_id = self
@@ -268,6 +271,9 @@ impl Worker {
         });
         let events = self.events.clone();
         let mut progress = move |rows_done, rows_total| {
+            if let Some(l) = &listener {
+                let _ = l.send((rows_done, rows_total));
+            }
             let _ = events.send(RuntimeEvent::ImportProgress {
                 job_id,
                 rows_done,
@@ -394,12 +400,13 @@ impl Actor for Worker {
                 path,
                 options,
                 trigger,
+                progress,
                 reply,
             } => {
                 let worker = self.clone();
                 let what = format!("import of {}", path.display());
                 self.spawn(&myself, state, what, async move {
-                    let result = worker.import(org, path, *options, trigger).await;
+                    let result = worker.import(org, path, *options, trigger, progress).await;
                     let _ = reply.send(result);
                 });
             }

@@ -90,6 +90,55 @@
     resultCard.dataset.jobId = r.job_id;
   }
 
+  /**
+   * POSTs an import asking for Server-Sent Events: `progress` events move
+   * the bar as the server reads the rows; resolves to the `result` event's
+   * report, rejects with the `error` event's message.
+   */
+  async function streamImport(path, init) {
+    const bar = document.getElementById('import-progress');
+    const headers = Object.assign({ Accept: 'text/event-stream', 'X-CSRF-Token': AIMA.csrf() }, init.headers || {});
+    const res = await fetch(path, { method: 'POST', credentials: 'same-origin', body: init.body, headers });
+    if (!res.ok) throw await AIMA.errorOf(res);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let outcome = null;
+    const take = (block) => {
+      let name = 'message';
+      const data = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) name = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (!data.length) return;
+      const value = JSON.parse(data.join('\n'));
+      if (name === 'progress') {
+        bar.hidden = false;
+        bar.max = Math.max(1, value.rows_total);
+        bar.value = value.rows_done;
+        status.textContent = `Read ${num(value.rows_done)} of ${num(value.rows_total)} rows…`;
+      } else if (name === 'result') {
+        outcome = { ok: value };
+      } else if (name === 'error') {
+        const e = value.error || {};
+        outcome = { err: new AIMA.ApiError(e.message || 'the import failed', 422, e.code, e.field) };
+      }
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) { take(buffer.slice(0, end)); buffer = buffer.slice(end + 2); }
+    }
+    if (buffer.trim()) take(buffer);
+    bar.hidden = true;
+    if (!outcome) throw new Error('the import ended without a result');
+    if (outcome.err) throw outcome.err;
+    return outcome.ok;
+  }
+
   async function importFile() {
     const file = fileInput.files[0];
     if (!file) return;
@@ -97,7 +146,7 @@
     try {
       const params = mapParams(new URLSearchParams({ filename: file.name }));
       if (document.getElementById('strict').checked) params.set('strict', 'true');
-      const r = await api('/api/v1/import/file?' + params, { method: 'POST', body: file, headers: { 'Content-Type': 'application/octet-stream' } });
+      const r = await streamImport('/api/v1/import/file?' + params, { body: file, headers: { 'Content-Type': 'application/octet-stream' } });
       showResult(r);
     } catch (e) {
       showError(errors, e);
@@ -111,7 +160,7 @@
     if (!url) { showError(errors, new Error('Paste the sheet\'s share link first.')); return; }
     busy('Fetching the sheet…');
     try {
-      const r = await api('/api/v1/import/google-sheet', { method: 'POST', json: { url } });
+      const r = await streamImport('/api/v1/import/google-sheet', { body: JSON.stringify({ url }), headers: { 'Content-Type': 'application/json' } });
       showResult(r);
     } catch (e) {
       showError(errors, e);

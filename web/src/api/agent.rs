@@ -11,7 +11,7 @@ use aima_runtime::events::{Event, EventBody};
 use aima_runtime::store::{Conversation, Role, StoredMessage};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::sse::{self, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,7 +21,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{ApiJson, ApiPath, ApiQuery, page_limit};
+use super::{ApiJson, ApiPath, ApiQuery, page_limit, wants_sse};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::openapi::{Api, Op};
@@ -164,13 +164,6 @@ pub(crate) fn planner_error(e: PlannerError) -> ApiError {
             ApiError::internal("the planner", &message)
         }
     }
-}
-
-fn wants_sse(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/event-stream"))
 }
 
 /// Runs a turn ([`turns::start`]) and answers with its events. A turn that

@@ -2,7 +2,7 @@
 //! multipart), import a Google Sheets link, and the import history. A
 //! failed import writes nothing (it is one transaction).
 
-use std::path::Path;
+use std::convert::Infallible;
 
 use aima_actors::ImportError;
 use aima_ingest::IngestError;
@@ -12,7 +12,9 @@ use aima_runtime::store::{ImportRecord, Role};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
+use axum::response::sse::{self, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::StreamExt;
 use schemars::JsonSchema;
@@ -21,11 +23,12 @@ use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-use super::{ApiJson, ApiQuery, page_limit};
+use super::{ApiJson, ApiQuery, page_limit, wants_sse};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::openapi::{Api, Op};
 use crate::state::AppState;
+use tokio::task::JoinHandle;
 
 pub(super) fn routes(api: Api) -> Api {
     let options_doc = "Options as query parameters: `strict` (write nothing if a row is bad), \
@@ -47,7 +50,9 @@ pub(super) fn routes(api: Api) -> Api {
             .describe(format!(
                 "CSV, TSV or XLSX, detected from the content. Customers are matched by id, \
                  e-mail or phone; orders by id. Rejected rows are listed with their row \
-                 number and reason. {options_doc}"
+                 number and reason. With `Accept: text/event-stream` the answer streams: \
+                 `progress` events (`rows_done`, `rows_total`), then `result` (this JSON) or \
+                 `error`. {options_doc}"
             ))
             .role(Role::Analyst)
             .query::<ImportQuery>()
@@ -337,33 +342,87 @@ async fn import_file(
     caller: Caller,
     ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
     request: Request,
-) -> Result<Json<ImportResult>, ApiError> {
+) -> Result<Response, ApiError> {
+    let sse = wants_sse(request.headers());
     let (options, file) = file_request(&state, pairs, request).await?;
-    run_import(&state, &caller, file.path(), options).await
+    run_import(&state, &caller, file, options, sse).await
 }
 
+/// Imports `file` through the ingest actor. As JSON: the result. With
+/// `sse`: Server-Sent Events while it runs, `progress` (`{"rows_done",
+/// "rows_total"}`) as the file is read, then `result` (the JSON answer) or
+/// `error` (the error body).
 async fn run_import(
     state: &AppState,
     caller: &Caller,
-    path: &Path,
+    file: NamedTempFile,
     options: ImportOptions,
-) -> Result<Json<ImportResult>, ApiError> {
-    let done = state
-        .ingest()
-        .import(caller.organization_id, path.to_path_buf(), options, "api")
-        .await
-        .map_err(import_error)?;
-    Ok(Json(ImportResult {
-        job_id: done.job_id,
-        report: done.report,
-    }))
+    sse: bool,
+) -> Result<Response, ApiError> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let ingest = state.ingest().clone();
+    let org = caller.organization_id;
+    // The file lives until the import is done, even if the client leaves.
+    let task = tokio::spawn(async move {
+        let path = file.path().to_path_buf();
+        let done = ingest
+            .import_with_progress(org, path, options, "api", sse.then_some(tx))
+            .await;
+        drop(file);
+        done.map(|d| ImportResult {
+            job_id: d.job_id,
+            report: d.report,
+        })
+        .map_err(import_error)
+    });
+    if !sse {
+        let result = task
+            .await
+            .map_err(|e| ApiError::internal("the import task", &e))??;
+        return Ok(Json(result).into_response());
+    }
+    enum Stage {
+        Reading(
+            tokio::sync::mpsc::UnboundedReceiver<(u64, u64)>,
+            JoinHandle<Result<ImportResult, ApiError>>,
+        ),
+        Done,
+    }
+    let stream = futures::stream::unfold(Stage::Reading(rx, task), |stage| async move {
+        let Stage::Reading(mut rx, task) = stage else {
+            return None;
+        };
+        if let Some((done, total)) = rx.recv().await {
+            let data = serde_json::json!({"rows_done": done, "rows_total": total}).to_string();
+            let event = sse::Event::default().event("progress").data(data);
+            return Some((Ok::<_, Infallible>(event), Stage::Reading(rx, task)));
+        }
+        let event = match task.await {
+            Ok(Ok(result)) => sse::Event::default()
+                .event("result")
+                .data(serde_json::to_string(&result).unwrap_or_default()),
+            Ok(Err(e)) => error_event(&e),
+            Err(e) => error_event(&ApiError::internal("the import task", &e)),
+        };
+        Some((Ok(event), Stage::Done))
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+fn error_event(e: &ApiError) -> sse::Event {
+    sse::Event::default()
+        .event("error")
+        .data(serde_json::to_string(&e.body()).unwrap_or_default())
 }
 
 async fn import_sheet(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<SheetImport>,
-) -> Result<Json<ImportResult>, ApiError> {
+) -> Result<Response, ApiError> {
     let Some(url) =
         aima_ingest::source::sheets_export_url(&body.url, &state.options().sheets_export_base)
     else {
@@ -398,7 +457,7 @@ async fn import_sheet(
         .await
         .map_err(|e| ApiError::internal("the download task", &e))?
         .map_err(ingest_error)?;
-    run_import(&state, &caller, file.path(), options).await
+    run_import(&state, &caller, file, options, wants_sse(&headers)).await
 }
 
 async fn history(

@@ -15,6 +15,8 @@ use aima_runtime::store::Role;
 use aima_tools::Tool;
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::HeaderMap;
+use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::{MethodRouter, get, post};
 use serde::de::DeserializeOwned;
@@ -72,6 +74,15 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             axum::extract::Path::<T>::from_request_parts(parts, state).await?;
         Ok(ApiPath(value))
     }
+}
+
+/// Whether the client asks for Server-Sent Events (`Accept:
+/// text/event-stream`).
+pub(crate) fn wants_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"))
 }
 
 /// The `limit` query parameter: `default` when absent, else 1 to `max`.

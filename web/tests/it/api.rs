@@ -292,6 +292,53 @@ async fn imports_preview_write_and_report_rejected_rows(ctx: Ctx) {
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["customers_created"], 2);
+    // As Server-Sent Events: progress as the rows are read, then the result.
+    let streamed = |query: &str, body: String| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/import/file{query}"))
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .header(header::ACCEPT, "text/event-stream")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (status, headers, body) = app.raw(streamed("", orders_csv("stream", 3))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let text = String::from_utf8(body).unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(names.last(), Some(&"result"), "{text}");
+    assert!(names.contains(&"progress"), "{text}");
+    let last_data = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .next_back()
+        .unwrap();
+    let result: Value = serde_json::from_str(last_data).unwrap();
+    assert_eq!(result["customers_created"], 3, "{result}");
+    let progress: Value = serde_json::from_str(
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .find(|d| d.contains("rows_done"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(progress["rows_total"], 6, "{progress}");
+    let (_, _, body) = app.raw(streamed("?strict=true", csv.to_owned())).await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("event: error") && text.contains("invalid_argument"),
+        "{text}"
+    );
+    let before = before + 3;
     // Strict mode writes nothing when a row is bad.
     let (status, body) = app
         .upload("/api/v1/import/file?strict=true", key, csv)
