@@ -99,7 +99,7 @@ impl DataTools {
             .await
             .map_err(failed(CustomerSearch::NAME))?;
         Ok(CustomerSearchOutput {
-            customers: rows.iter().map(summary).collect(),
+            customers: rows.iter().map(customer_summary).collect(),
             total: to_u64(total),
         })
     }
@@ -151,7 +151,7 @@ impl DataTools {
             })
             .collect();
         Ok(CustomerProfileOutput {
-            customer: summary(&customer),
+            customer: customer_summary(&customer),
             external_id: customer.external_id.clone(),
             properties: match &customer.properties {
                 Value::Object(map) => map.clone(),
@@ -535,7 +535,9 @@ fn next_period(day: NaiveDate, period: Period) -> Option<NaiveDate> {
     }
 }
 
-fn summary(c: &Customer) -> CustomerSummary {
+/// How the data tools (and the REST API's customer list) show a customer:
+/// the full name, else first and last name joined.
+pub fn customer_summary(c: &Customer) -> CustomerSummary {
     let joined = [c.first_name.as_deref(), c.last_name.as_deref()]
         .into_iter()
         .flatten()

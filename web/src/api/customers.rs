@@ -1,16 +1,17 @@
 //! Customers: the list (search, persona filter, keyset pages) and one
 //! profile.
 
+use aima_actors::data::customer_summary;
 use aima_actors::intelligence::persona_named;
 use aima_runtime::store::{CustomerCursor, CustomerFilter, CustomerListRow, Role};
 use aima_tools::Tool;
-use aima_tools::data::{CustomerProfile, CustomerProfileInput};
+use aima_tools::data::{CustomerProfile, CustomerProfileInput, CustomerSummary};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -103,25 +104,15 @@ pub(crate) struct CustomerPage {
     pub next_cursor: Option<String>,
 }
 
-/// A customer in the list.
+/// A customer in the list: as the data tools show them, with the source
+/// system's id, persona and health score.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct CustomerItem {
-    /// Id.
-    pub id: Uuid,
+    /// Id, name, contacts, place, tags and first-seen time.
+    #[serde(flatten)]
+    pub customer: CustomerSummary,
     /// The source system's id.
     pub external_id: Option<String>,
-    /// Full name (or first and last name).
-    pub name: Option<String>,
-    /// E-mail.
-    pub email: Option<String>,
-    /// Phone.
-    pub phone: Option<String>,
-    /// City.
-    pub city: Option<String>,
-    /// Country (ISO code where known).
-    pub country: Option<String>,
-    /// Tags.
-    pub tags: Vec<String>,
     /// Current persona key (`champions` ... `lost`); null before the first
     /// segmentation.
     pub persona: Option<String>,
@@ -131,40 +122,22 @@ pub(crate) struct CustomerItem {
     pub health_score: Option<f64>,
     /// Extra imported columns.
     pub properties: Value,
-    /// When the customer was first imported.
-    pub created_at: DateTime<Utc>,
 }
 
 impl From<CustomerListRow> for CustomerItem {
     fn from(row: CustomerListRow) -> CustomerItem {
-        let c = row.customer;
-        let name = c.full_name.clone().or_else(|| {
-            let joined = [c.first_name.as_deref(), c.last_name.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
-            (!joined.is_empty()).then_some(joined)
-        });
         let persona_name = row
             .persona
             .as_deref()
             .and_then(persona_named)
             .map(|p| p.display_name().to_owned());
         CustomerItem {
-            id: c.id,
-            external_id: c.external_id,
-            name,
-            email: c.email,
-            phone: c.phone,
-            city: c.city,
-            country: c.country,
-            tags: c.tags,
+            customer: customer_summary(&row.customer),
+            external_id: row.customer.external_id,
             persona: row.persona,
             persona_name,
             health_score: row.health_score,
-            properties: c.properties,
-            created_at: c.created_at,
+            properties: row.customer.properties,
         }
     }
 }
@@ -290,23 +263,24 @@ async fn export(
         after = Some(last.cursor());
         for row in rows {
             let item = CustomerItem::from(row);
+            let c = &item.customer;
             let text = |v: &Option<String>| v.clone().unwrap_or_default();
             let record = [
-                item.id.to_string(),
+                c.id.to_string(),
                 text(&item.external_id),
-                text(&item.name),
-                text(&item.email),
-                text(&item.phone),
-                text(&item.city),
-                text(&item.country),
+                text(&c.name),
+                text(&c.email),
+                text(&c.phone),
+                text(&c.city),
+                text(&c.country),
                 text(&item.persona),
                 item.health_score
                     .map(|h| format!("{h:.1}"))
                     .unwrap_or_default(),
-                item.tags.join(";"),
-                item.created_at.to_rfc3339(),
+                c.tags.join(";"),
+                c.created_at.to_rfc3339(),
             ];
-            out.write_record(record.iter().map(|c| inert(c).into_owned()))
+            out.write_record(record.iter().map(|cell| inert(cell).into_owned()))
                 .map_err(fail)?;
         }
     }
