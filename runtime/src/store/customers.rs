@@ -301,6 +301,26 @@ impl Store {
             Pool::Sqlite(_) => "CAST(json_extract(f.features, '$.health_score') AS REAL)",
             Pool::Postgres(_) => "(f.features ->> 'health_score')::float8",
         };
+        // Only the filters in use are in the SQL, so the planner walks the
+        // (organization, created_at, id) index backwards and stops after
+        // `limit` rows, whatever the page.
+        let mut conditions = String::new();
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if pattern.is_some() {
+            conditions.push_str(&format!(" AND c.search_text LIKE ${} ESCAPE '\\'", next()));
+        }
+        if filter.persona.is_some() {
+            conditions.push_str(&format!(" AND s.name = ${}", next()));
+        }
+        if after.is_some() {
+            let (at, id) = (next(), next());
+            conditions.push_str(&format!(" AND (c.created_at, c.id) < (${at}, ${id})"));
+        }
+        let limit_param = next();
         let sql = format!(
             "SELECT c.id, c.organization_id, c.external_id, c.email, c.first_name, c.last_name, \
              c.full_name, c.phone, c.city, c.country, c.tags, c.properties, c.created_at, \
@@ -313,20 +333,22 @@ impl Store {
              LEFT JOIN segments s ON s.id = m.segment_id \
              LEFT JOIN customer_features f ON f.organization_id = c.organization_id \
              AND f.customer_id = c.id \
-             WHERE c.organization_id = $1 \
-             AND ($2 IS NULL OR c.search_text LIKE $2 ESCAPE '\\') \
-             AND ($3 IS NULL OR s.name = $3) \
-             AND ($4 IS NULL OR c.created_at < $4 OR (c.created_at = $4 AND c.id < $5)) \
-             ORDER BY c.created_at DESC, c.id DESC LIMIT $6"
+             WHERE c.organization_id = $1{conditions} \
+             ORDER BY c.created_at DESC, c.id DESC LIMIT ${limit_param}"
         );
-        let (after_at, after_id) = after.map(|a| (a.created_at, a.id)).unzip();
         dispatch!(self, |pool| {
-            sqlx::query_as::<_, CustomerListRow>(AssertSqlSafe(sql.clone()))
-                .bind(org)
-                .bind(pattern.as_deref())
-                .bind(filter.persona)
-                .bind(after_at)
-                .bind(after_id)
+            let mut query =
+                sqlx::query_as::<_, CustomerListRow>(AssertSqlSafe(sql.clone())).bind(org);
+            if let Some(p) = &pattern {
+                query = query.bind(p.as_str());
+            }
+            if let Some(persona) = filter.persona {
+                query = query.bind(persona);
+            }
+            if let Some(a) = after {
+                query = query.bind(a.created_at).bind(a.id);
+            }
+            query
                 .bind(sql_int(limit))
                 .fetch_all(pool)
                 .await
