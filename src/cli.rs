@@ -295,7 +295,7 @@ pub enum BenchCommand {
 }
 
 /// Arguments of `aima bench api`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct BenchApiArgs {
     /// Customers loaded (about three order lines each).
     #[arg(long, default_value_t = 100_000)]

@@ -163,7 +163,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => bench::agent::run(args).await,
         Command::Bench {
             command: BenchCommand::Api(args),
-        } => bench::api::run(&config, args).await,
+        } => bench::api::run(args).await,
     }
 }
 

@@ -326,9 +326,19 @@ impl Runtime {
     /// A registry of `specs` (the tool catalog), each tool answered by the
     /// actor of its module.
     pub fn registry(&self, specs: Vec<ToolSpec>) -> Registry {
+        self.registry_with(specs, |handler| handler)
+    }
+
+    /// [`Runtime::registry`] with every module's handler passed through
+    /// `wrap` first (e.g. to time the calls).
+    pub fn registry_with(
+        &self,
+        specs: Vec<ToolSpec>,
+        wrap: impl Fn(Arc<dyn ToolHandler>) -> Arc<dyn ToolHandler>,
+    ) -> Registry {
         let handlers: BTreeMap<Module, Arc<dyn ToolHandler>> = Module::ALL
             .into_iter()
-            .map(|m| (m, self.tool_handler(m)))
+            .map(|m| (m, wrap(self.tool_handler(m))))
             .collect();
         let mut registry = Registry::new();
         for spec in specs {

@@ -138,6 +138,26 @@ impl EventBody {
     pub fn is_terminal(&self) -> bool {
         matches!(self, EventBody::Final { .. } | EventBody::Error { .. })
     }
+
+    /// Whether this is a turn's last event: `final`, `error`, or an
+    /// `interrupt` (the thread then waits for an approval decision).
+    pub fn ends_turn(&self) -> bool {
+        self.is_terminal() || matches!(self, EventBody::Interrupt { .. })
+    }
+
+    /// The event's `type` in the protocol (`plan`, `tool_call`, `final` ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::Plan { .. } => "plan",
+            EventBody::Step { .. } => "step",
+            EventBody::ToolCall { .. } => "tool_call",
+            EventBody::ToolResult { .. } => "tool_result",
+            EventBody::Token { .. } => "token",
+            EventBody::Interrupt { .. } => "interrupt",
+            EventBody::Final { .. } => "final",
+            EventBody::Error { .. } => "error",
+        }
+    }
 }
 
 /// One intended tool call of a plan.
@@ -244,6 +264,8 @@ mod tests {
         let back: Event = serde_json::from_value(v).expect("round-trips");
         assert_eq!(back, e);
         assert!(!back.body.is_terminal());
+        assert!(!back.body.ends_turn());
+        assert_eq!(back.body.kind(), "tool_result");
     }
 
     #[test]

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use aima_actors::planner::Planner;
 use aima_actors::{Handlers, Runtime, RuntimeOptions};
 use aima_ingest::pipeline::{self, ImportOptions};
-use aima_runtime::config::Config;
 use aima_runtime::llm::offline::OfflineProvider;
 use aima_runtime::store::{Role, SecretKey, Store};
 use anyhow::{Context, Result, bail};
@@ -53,7 +52,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// `aima bench api`.
-pub async fn run(config: &Config, args: BenchApiArgs) -> Result<()> {
+pub async fn run(args: BenchApiArgs) -> Result<()> {
     if let Some(base) = &args.load {
         let key = args.key.as_deref().unwrap_or_default();
         let report = match args.target.first().map(String::as_str) {
@@ -64,7 +63,6 @@ pub async fn run(config: &Config, args: BenchApiArgs) -> Result<()> {
         outln!("{report}")?;
         return Ok(());
     }
-    let _ = config;
     let dir = tempfile::tempdir()?;
     let store = Store::open(None, dir.path()).await?;
     store.migrate().await?;
@@ -170,8 +168,10 @@ pub async fn run(config: &Config, args: BenchApiArgs) -> Result<()> {
         "chats/s"
     )?;
     for chats in [1, args.chats] {
-        let mut a = clone_args(&args);
-        a.chats = chats;
+        let a = BenchApiArgs {
+            chats,
+            ..args.clone()
+        };
         let load: ChatLoad = child(&base, &key, "ws", &a)?;
         outln!(
             "{:<22} {:>9} {:>8} {:>8} {:>14.1} {:>14.1} {:>14.1} {:>9.1}",
@@ -197,18 +197,6 @@ pub async fn run(config: &Config, args: BenchApiArgs) -> Result<()> {
     runtime.shutdown().await;
     store.close().await;
     Ok(())
-}
-
-fn clone_args(a: &BenchApiArgs) -> BenchApiArgs {
-    BenchApiArgs {
-        customers: a.customers,
-        seconds: a.seconds,
-        connections: a.connections,
-        chats: a.chats,
-        load: None,
-        key: None,
-        target: Vec::new(),
-    }
 }
 
 /// Runs the load generator in a second process and reads its JSON report.
@@ -338,7 +326,7 @@ async fn load_chats(base: &str, key: &str, chats: u32) -> Result<ChatLoad> {
                 latencies.push((now - event.at).to_std().unwrap_or(Duration::ZERO));
                 intact &= event.seq == expected;
                 expected += 1;
-                if event.body.is_terminal() {
+                if event.body.ends_turn() {
                     let answered =
                         matches!(event.body, aima_runtime::events::EventBody::Final { .. });
                     let _ = socket.close(None).await;

@@ -208,18 +208,12 @@ impl Metrics {
 
     /// A tool registry over `runtime`'s actors whose calls are timed.
     pub fn registry(self: &Arc<Self>, runtime: &Runtime, specs: Vec<ToolSpec>) -> ToolRegistry {
-        let mut registry = ToolRegistry::new();
-        for spec in specs {
-            let inner = runtime.tool_handler(spec.module);
-            registry.register(
-                spec,
-                Arc::new(Timed {
-                    inner,
-                    metrics: self.clone(),
-                }),
-            );
-        }
-        registry
+        runtime.registry_with(specs, |inner| {
+            Arc::new(Timed {
+                inner,
+                metrics: self.clone(),
+            })
+        })
     }
 
     /// The text exposition of every metric.

@@ -276,7 +276,7 @@ fn resume(
                 Ok(event) if event.seq <= last => {}
                 Ok(event) => {
                     last = event.seq;
-                    if !send_event(&out, &event) || event.body.is_terminal() {
+                    if !send_event(&out, &event) || event.body.ends_turn() {
                         break;
                     }
                 }

@@ -1,7 +1,7 @@
 // Dashboard: order and revenue totals with the monthly chart
 // (GET /api/v1/revenue), persona counts (GET /api/v1/segments) and the
 // latest drift alerts (GET /api/v1/segments/alerts), and the connectors
-// (GET /api/v1/connectors; 501 while they are not built).
+// with their sync status (GET /api/v1/connectors).
 'use strict';
 (() => {
   const { api, el, clear, num, money, pct, when, row } = AIMA;
@@ -75,8 +75,7 @@
       }
     } catch (e) {
       clear(box);
-      if (e.status === 501) box.append(el('p', null, 'Connectors: not built yet. Until scheduled syncs from shops, CRMs and sheets arrive, ', importLink(), '.'));
-      else box.append(el('p', { class: 'muted', text: e.message }));
+      box.append(el('p', { class: 'muted', text: e.message }));
     }
     box.dataset.loaded = 'true';
   }

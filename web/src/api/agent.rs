@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 
 use aima_actors::planner::{Approval, PlannerError, TurnOutcome};
-use aima_runtime::events::{Event, EventBody};
+use aima_runtime::events::Event;
 use aima_runtime::store::{Conversation, Role, StoredMessage};
 use axum::Json;
 use axum::extract::State;
@@ -212,20 +212,12 @@ async fn run_turn(
 }
 
 /// One SSE message: `event: <type>`, `id: <seq>`, `data: <event JSON>`.
-pub(crate) fn sse_event(event: &Event) -> sse::Event {
+fn sse_event(event: &Event) -> sse::Event {
     let data = serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned());
     sse::Event::default()
-        .event(event_type(&event.body))
+        .event(event.body.kind())
         .id(event.seq.to_string())
         .data(data)
-}
-
-/// The protocol name of an event's type (`plan`, `token`, `final` ...).
-pub(crate) fn event_type(body: &EventBody) -> String {
-    serde_json::to_value(body)
-        .ok()
-        .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| "event".to_owned())
 }
 
 async fn chat(

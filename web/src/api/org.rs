@@ -1,8 +1,10 @@
 //! The caller's organization, its API keys, its jobs, and its connectors.
 
 use aima_actors::JobKind;
-use aima_actors::connectors::{CONNECTOR_KINDS, check_new_connector};
-use aima_runtime::store::{ApiKey, Connector, Job, NewConnector, Organization, Role};
+use aima_actors::connectors::{CONNECTOR_KINDS, CONNECTOR_OK, check_new_connector};
+use aima_runtime::store::{
+    ApiKey, CONNECTOR_STATUS_NEW, Connector, Job, NewConnector, Organization, Role,
+};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -52,7 +54,10 @@ pub(super) fn routes(api: Api) -> Api {
     )
     .add(
         Op::get("/api/v1/connectors", "connectors", "The organization's connectors")
-            .describe("Status (`new`, `ok`, `error: ...`) and last sync of each; credentials are never returned.")
+            .describe(format!(
+                "Status (`{CONNECTOR_STATUS_NEW}` before the first sync, then `{CONNECTOR_OK}` or \
+                 `error: <why>`) and last sync of each; credentials are never returned."
+            ))
             .role(Role::Viewer)
             .returns::<Vec<Connector>>(200),
         get(list_connectors),

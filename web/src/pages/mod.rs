@@ -107,7 +107,7 @@ async fn login(Query(query): Query<LoginQuery>) -> Response {
 
 /// `GET /`: the organization's health at a glance: customer and order
 /// counts, persona sizes, revenue per month (chart), the latest drift
-/// alerts, and the connectors (or that they are not built yet).
+/// alerts, and the connectors with their sync status.
 async fn dashboard(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
     let ctx = ToolContext {
         organization_id: caller.organization_id,

@@ -11,7 +11,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, code, orders_csv};
+use crate::support::{TestApp, code, orders_csv, sse_events};
 
 store_tests!(
     customer_pages_are_stable_and_filtered,
@@ -304,40 +304,17 @@ async fn imports_preview_write_and_report_rejected_rows(ctx: Ctx) {
     };
     let (status, headers, body) = app.raw(streamed("", orders_csv("stream", 3))).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        headers[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let text = String::from_utf8(body).unwrap();
-    let names: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("event: "))
-        .collect();
-    assert_eq!(names.last(), Some(&"result"), "{text}");
-    assert!(names.contains(&"progress"), "{text}");
-    let last_data = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .next_back()
-        .unwrap();
-    let result: Value = serde_json::from_str(last_data).unwrap();
+    let events = sse_events(&headers, body);
+    let (last, result) = events.last().unwrap();
+    assert_eq!(last, "result", "{events:?}");
     assert_eq!(result["customers_created"], 3, "{result}");
-    let progress: Value = serde_json::from_str(
-        text.lines()
-            .filter_map(|l| l.strip_prefix("data: "))
-            .find(|d| d.contains("rows_done"))
-            .unwrap(),
-    )
-    .unwrap();
+    let (_, progress) = events.iter().find(|(n, _)| n == "progress").unwrap();
     assert_eq!(progress["rows_total"], 6, "{progress}");
-    let (_, _, body) = app.raw(streamed("?strict=true", csv.to_owned())).await;
-    let text = String::from_utf8(body).unwrap();
-    assert!(
-        text.contains("event: error") && text.contains("invalid_argument"),
-        "{text}"
-    );
+    let (_, headers, body) = app.raw(streamed("?strict=true", csv.to_owned())).await;
+    let events = sse_events(&headers, body);
+    let (last, error) = events.last().unwrap();
+    assert_eq!(last, "error", "{events:?}");
+    assert_eq!(code(error), "invalid_argument");
     let before = before + 3;
     // Strict mode writes nothing when a row is bad.
     let (status, body) = app
@@ -418,24 +395,13 @@ async fn the_planner_answers_as_json_and_as_server_sent_events(ctx: Ctx) {
         .unwrap();
     let (status, headers, body) = app.raw(request).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        headers[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let text = String::from_utf8(body).unwrap();
-    let names: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("event: "))
-        .collect();
-    assert_eq!(names.last(), Some(&"final"), "{text}");
-    assert!(names.contains(&"tool_call"), "{text}");
-    let data: Vec<Value> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    let streamed = sse_events(&headers, body);
+    let names: Vec<&str> = streamed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.last(), Some(&"final"), "{names:?}");
+    assert!(names.contains(&"tool_call"), "{names:?}");
+    // Each message's name is its event's type.
+    assert!(streamed.iter().all(|(n, e)| e["type"] == n.as_str()));
+    let data: Vec<Value> = streamed.into_iter().map(|(_, e)| e).collect();
     assert!(data.iter().all(|e| e["thread_id"] == thread));
     // Numbering continues the thread's.
     assert!(data[0]["seq"].as_u64().unwrap() > events.len() as u64);

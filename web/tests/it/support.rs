@@ -205,6 +205,24 @@ impl TestApp {
     }
 }
 
+/// A Server-Sent Events response: its content type must say so; each
+/// message as (event name, JSON data).
+pub fn sse_events(headers: &HeaderMap, body: Vec<u8>) -> Vec<(String, Value)> {
+    let content_type = headers[header::CONTENT_TYPE].to_str().unwrap();
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let text = String::from_utf8(body).unwrap();
+    text.split("\n\n")
+        .filter_map(|block| {
+            let name = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+            Some((name.to_owned(), serde_json::from_str(data).unwrap()))
+        })
+        .collect()
+}
+
 /// The `error.code` of an error body.
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
