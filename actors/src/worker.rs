@@ -2,6 +2,13 @@
 //! jobs). It answers tool calls through its module's handler and runs jobs,
 //! each in a task it owns: when the actor dies its tasks are aborted, so their
 //! callers' reply ports drop and they hear `Unavailable` at once.
+//!
+//! A tool call is polled once inside the actor before it gets a task: one
+//! that completes at once (no I/O to wait for) is answered there, without
+//! the cost of a spawn and a cross-thread wake-up; one that has to wait
+//! continues in its own task. A handler must therefore not compute for long
+//! before its first `.await` (move heavy work to `spawn_blocking`), or it
+//! holds up the actor's other messages while it does.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -9,6 +16,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use aima_ingest::pipeline::{ImportOptions, ImportReport};
@@ -364,22 +372,38 @@ impl Actor for Worker {
                     // The caller gave up (timed out) while the call waited.
                     return Ok(());
                 }
-                let tools = self.tools.clone();
-                let id = self.id;
-                self.spawn(&myself, state, format!("tool `{name}`"), async move {
-                    let timeout = reply.get_timeout();
-                    let result = match tools {
-                        Some(tools) => {
-                            with_timeout(&name, timeout, tools.call(&ctx, &name, args)).await
-                        }
-                        None => Err(ToolError::Failed {
-                            tool: name.clone(),
-                            message: format!("the {} actor answers no tools", id.title()),
-                        }),
-                    };
-                    // The caller may have given up (timeout); nothing to do then.
-                    let _ = reply.send(result);
+                let Some(tools) = self.tools.clone() else {
+                    let _ = reply.send(Err(ToolError::Failed {
+                        tool: name,
+                        message: format!("the {} actor answers no tools", self.id.title()),
+                    }));
+                    return Ok(());
+                };
+                let what = format!("tool `{name}`");
+                let timeout = reply.get_timeout();
+                let mut call = Box::pin(async move {
+                    with_timeout(&name, timeout, tools.call(&ctx, &name, args)).await
                 });
+                // One poll here first: a call that needs no I/O (or whose
+                // I/O is already ready) answers without a task of its own,
+                // which saves a spawn and a wake-up of another thread per
+                // call. A call that has to wait goes on in a task, so it
+                // never blocks the actor's other messages.
+                let once = futures::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx)));
+                match AssertUnwindSafe(once).catch_unwind().await {
+                    Ok(Poll::Ready(result)) => {
+                        // The caller may have given up (timeout); nothing to do then.
+                        let _ = reply.send(result);
+                    }
+                    Ok(Poll::Pending) => {
+                        self.spawn(&myself, state, what, async move {
+                            let _ = reply.send(call.await);
+                        });
+                    }
+                    Err(panic) => {
+                        return Err(format!("{what} panicked: {}", panic_text(panic)).into());
+                    }
+                }
             }
             WorkerMsg::RunJob { id, kind, org } => {
                 let worker = self.clone();

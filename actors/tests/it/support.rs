@@ -15,7 +15,10 @@ use uuid::Uuid;
 /// Tools for supervision tests:
 /// - `echo`: answers its arguments and the organization;
 /// - `slow`: reports that it started, then never answers;
-/// - `boom`: reports that it started, then panics.
+/// - `boom`: reports that it started, then panics (on the actor's first
+///   poll of the call);
+/// - `late_boom`: reports that it started, yields once (so the call goes on
+///   in a task of its own), then panics.
 pub struct TestTools {
     pub started: mpsc::UnboundedSender<String>,
 }
@@ -40,6 +43,11 @@ impl ToolHandler for TestTools {
             "boom" => {
                 let _ = self.started.send(name.to_owned());
                 panic!("boom: a bug in the handler");
+            }
+            "late_boom" => {
+                let _ = self.started.send(name.to_owned());
+                tokio::task::yield_now().await;
+                panic!("late_boom: a bug in the handler");
             }
             other => Err(ToolError::UnknownTool {
                 name: other.to_owned(),
