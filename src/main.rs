@@ -587,7 +587,9 @@ fn planner_over(
 
 /// Opens the configured store and applies migrations.
 async fn open_store(config: &Config) -> Result<Store> {
-    let store = Store::open(config.database_url.as_deref(), &config.data_dir).await?;
+    let store = Store::open(config.database_url.as_deref(), &config.data_dir)
+        .await?
+        .with_vector_index(config.data_dir.join("vectors"));
     store.migrate().await?;
     Ok(store)
 }

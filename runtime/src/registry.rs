@@ -328,11 +328,13 @@ fn explain(
         .map(|(parent, _)| parent)
         .unwrap_or("");
     let subschema = resolve(root, holder);
-    let known: Vec<&str> = subschema
+    // Sorted: the map's own order depends on serde_json's `preserve_order`.
+    let mut known: Vec<&str> = subschema
         .and_then(|s| s.get("properties"))
         .and_then(Value::as_object)
         .map(|p| p.keys().map(String::as_str).collect())
         .unwrap_or_default();
+    known.sort_unstable();
     let unknown_field = |first: &str, at: &str| {
         let expected = if known.is_empty() {
             format!("unknown field `{first}` (this object takes no fields)")

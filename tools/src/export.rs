@@ -244,7 +244,10 @@ fn strictify(v: &Value) -> Value {
             Some(Value::Object(p)) => p,
             _ => Map::new(),
         };
-        let names: Vec<String> = props.keys().cloned().collect();
+        // Sorted: the map's own order depends on serde_json's
+        // `preserve_order` (on wherever qdrant-edge is linked).
+        let mut names: Vec<String> = props.keys().cloned().collect();
+        names.sort_unstable();
         for name in &names {
             if !was_required.contains(name)
                 && let Some(p) = props.get_mut(name)

@@ -102,10 +102,13 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
-/// A connection pool to the AIMA database. Cheap to clone (clones share the pool).
+/// A connection pool to the AIMA database, and optionally the embedded
+/// vector index of fingerprints ([`Store::with_vector_index`]). Cheap to
+/// clone (clones share both).
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    vectors: Option<std::sync::Arc<vectors::VectorDir>>,
 }
 
 impl Store {
@@ -160,6 +163,7 @@ impl Store {
                     .map_err(connect_error)?;
                 Ok(Store {
                     pool: Pool::Postgres(pool),
+                    vectors: None,
                 })
             }
             "sqlite" => {
@@ -225,6 +229,7 @@ impl Store {
             })?;
         Ok(Store {
             pool: Pool::Sqlite(pool),
+            vectors: None,
         })
     }
 

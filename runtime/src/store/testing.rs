@@ -73,7 +73,10 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store = Store::open(None, dir.path()).await.expect("open SQLite");
+    let store = Store::open(None, dir.path())
+        .await
+        .expect("open SQLite")
+        .with_vector_index(dir.path().join("vectors"));
     assert_eq!(store.backend(), Backend::Sqlite);
     store.migrate().await.expect("migrate SQLite");
     let url = format!("sqlite:{}", dir.path().join("aima.db").display());
@@ -86,6 +89,7 @@ where
     )
     .await;
     store.close().await;
+    drop(store);
     drop(dir);
     rethrow(result);
 }
@@ -119,8 +123,10 @@ where
         .await
         .expect("create the test database");
     let url = crate::store::url_with_database(&admin_url, &name);
+    let vectors = tempfile::tempdir().expect("temporary directory");
     let result = match Store::open(Some(&url), std::path::Path::new(".")).await {
         Ok(store) => {
+            let store = store.with_vector_index(vectors.path().to_path_buf());
             assert_eq!(store.backend(), Backend::Postgres);
             store.migrate().await.expect("migrate PostgreSQL");
             let result = run_body(

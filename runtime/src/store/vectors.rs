@@ -1,17 +1,29 @@
-//! The embedded vector store of customer fingerprints (M1).
+//! The vector store of customer fingerprints (M1).
 //!
 //! Each customer of an organization has at most one fingerprint: the
 //! embedding of their behaviour from the latest fingerprint run (a vector of
 //! `f32`, stored as little-endian bytes in `customer_fingerprints.vector`),
 //! the version label of the model that computed it, and its cluster label
-//! (`None` = noise). Nearest neighbours are found by exact brute force over
-//! the organization's vectors (cosine similarity), which is fast enough for
-//! the tens of thousands of customers one organization holds.
+//! (`None` = noise). The database table is the record.
 //!
-//! This is the vector store for now. Qdrant Edge (embedded) was considered
-//! and left out: it builds about 340 crates. A Qdrant server can come later
-//! behind these same methods without changing their callers.
+//! Nearest neighbours come from the embedded Qdrant Edge index
+//! (`aima_vectors`) when the store has one ([`Store::with_vector_index`]:
+//! `aima` attaches `<data_dir>/vectors`): one partition per organization,
+//! payload filters for the cluster, an id allow-list for a segment's
+//! members. The index is derived from the table: each organization's
+//! partition is labelled with the table's version of its fingerprints
+//! (model version, run time, count), rewritten after every
+//! [`Store::replace_fingerprints`] and rebuilt from the table whenever a
+//! search finds the label stale (e.g. another process wrote a run). Without
+//! an index, or while it is unavailable (another process holds it, or it
+//! fails), the same answer comes from an exact scan of the table. Both are
+//! exact cosine similarity.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use aima_vectors::{Collection, Partition, SearchQuery, VectorError, VectorIndex, VectorPoint};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
@@ -117,6 +129,195 @@ fn stored(row: FingerprintRow) -> Result<StoredFingerprint, StoreError> {
     })
 }
 
+/// The collection name of fingerprints in the vector index.
+const FINGERPRINTS: &str = "fingerprints";
+/// The payload key of the partition (one per organization).
+const ORG_KEY: &str = "organization_id";
+/// The payload key of a fingerprint's cluster label.
+const CLUSTER_KEY: &str = "cluster";
+
+/// The directory of the embedded vector index and its open collections
+/// (one per vector dimension).
+#[derive(Debug)]
+pub(crate) struct VectorDir {
+    root: PathBuf,
+    open: Mutex<HashMap<usize, Arc<Collection>>>,
+}
+
+impl VectorDir {
+    /// The fingerprint collection of `dimension`-long vectors, opened on
+    /// first use and kept open (so held by this process) from then on.
+    async fn collection(&self, dimension: usize) -> Result<Arc<Collection>, VectorError> {
+        if let Some(c) = self.lock().get(&dimension) {
+            return Ok(c.clone());
+        }
+        let root = self.root.clone();
+        let opened = blocking(move || Collection::open(&root, FINGERPRINTS, dimension)).await?;
+        let opened = Arc::new(opened);
+        Ok(self.lock().entry(dimension).or_insert(opened).clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Arc<Collection>>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs blocking index work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, VectorError> + Send + 'static,
+) -> Result<T, VectorError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| VectorError::Engine {
+            message: e.to_string(),
+        })?
+}
+
+impl Store {
+    /// This store with the embedded vector index under `root` (created on
+    /// first use): fingerprint searches use it instead of scanning the
+    /// table. The first search or run of a process opens it and holds it;
+    /// another process using the same directory meanwhile scans the table.
+    pub fn with_vector_index(mut self, root: PathBuf) -> Store {
+        self.vectors = Some(Arc::new(VectorDir {
+            root,
+            open: Mutex::new(HashMap::new()),
+        }));
+        self
+    }
+
+    /// The table's version of `org`'s fingerprints (model version, run time
+    /// and count), `None` when it has none.
+    async fn fingerprint_version(&self, org: Uuid) -> Result<Option<String>, StoreError> {
+        let row: Option<(String, DateTime<Utc>, i64)> = dispatch!(self, |pool| {
+            sqlx::query_as(
+                "SELECT model_version, MAX(computed_at), COUNT(*) FROM customer_fingerprints                  WHERE organization_id = $1 GROUP BY model_version                  ORDER BY MAX(computed_at) DESC LIMIT 1",
+            )
+            .bind(org)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db("read the fingerprints' version"))
+        })?;
+        Ok(row.map(|(model, at, n)| format!("{model}|{}|{n}", at.to_rfc3339())))
+    }
+
+    /// The index's collection for `dimension` with `org`'s partition current
+    /// (rebuilt from the table when its label is stale). `Ok(None)` when the
+    /// store has no index.
+    async fn synced_index(
+        &self,
+        org: Uuid,
+        dimension: usize,
+    ) -> Result<Option<Arc<Collection>>, IndexFailure> {
+        let Some(dir) = &self.vectors else {
+            return Ok(None);
+        };
+        let collection = dir.collection(dimension).await?;
+        let partition = Partition::new(ORG_KEY, org);
+        let version = self.fingerprint_version(org).await?.unwrap_or_default();
+        if collection.version(&partition).as_deref() != Some(version.as_str()) {
+            let points: Vec<VectorPoint> = self
+                .fingerprints(org)
+                .await?
+                .into_iter()
+                .filter(|f| f.vector.len() == dimension)
+                .map(|f| {
+                    let mut payload = serde_json::Map::new();
+                    if let Some(cluster) = f.cluster {
+                        payload.insert(CLUSTER_KEY.to_owned(), cluster.into());
+                    }
+                    VectorPoint {
+                        id: f.customer_id,
+                        vector: f.vector,
+                        payload,
+                    }
+                })
+                .collect();
+            let c = collection.clone();
+            blocking(move || c.replace(&partition, &version, points)).await?;
+        }
+        Ok(Some(collection))
+    }
+
+    /// The customers of `org` currently in a segment named `name` (any kind).
+    async fn segment_customers(&self, org: Uuid, name: &str) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<(Uuid,)> = dispatch!(self, |pool| {
+            sqlx::query_as(
+                "SELECT DISTINCT m.customer_id FROM segment_memberships m                  JOIN segments s ON s.id = m.segment_id                  WHERE m.organization_id = $1 AND m.left_at IS NULL AND s.name = $2",
+            )
+            .bind(org)
+            .bind(name)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("read a segment's customers"))
+        })?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// [`Store::nearest_fingerprints`] through the index; `Ok(None)` when
+    /// the store has none.
+    async fn indexed_neighbours(
+        &self,
+        org: Uuid,
+        query: &StoredFingerprint,
+        k: usize,
+        filter: &NeighbourFilter,
+    ) -> Result<Option<Vec<Neighbour>>, IndexFailure> {
+        let Some(collection) = self.synced_index(org, query.vector.len()).await? else {
+            return Ok(None);
+        };
+        let only = match &filter.segment {
+            Some(name) => Some(self.segment_customers(org, name).await?),
+            None => None,
+        };
+        let search = SearchQuery {
+            vector: query.vector.clone(),
+            limit: k,
+            equals: filter
+                .cluster
+                .map(|c| vec![(CLUSTER_KEY.to_owned(), c.into())])
+                .unwrap_or_default(),
+            only,
+            except: vec![query.customer_id],
+        };
+        let partition = Partition::new(ORG_KEY, org);
+        let hits = blocking(move || collection.search(&partition, &search)).await?;
+        Ok(Some(
+            hits.into_iter()
+                .map(|h| Neighbour {
+                    customer_id: h.id,
+                    similarity: f64::from(h.score),
+                    cluster: h
+                        .payload
+                        .get(CLUSTER_KEY)
+                        .and_then(serde_json::Value::as_i64),
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Why an indexed search did not answer: the index failed (held by another
+/// process, or broken: the exact scan answers instead, correct but slower),
+/// or the database did (the search fails).
+#[derive(Debug)]
+enum IndexFailure {
+    Index,
+    Store(StoreError),
+}
+
+impl From<VectorError> for IndexFailure {
+    fn from(_: VectorError) -> Self {
+        IndexFailure::Index
+    }
+}
+
+impl From<StoreError> for IndexFailure {
+    fn from(e: StoreError) -> Self {
+        IndexFailure::Store(e)
+    }
+}
+
 impl Store {
     /// Replaces every stored fingerprint of `org` by `rows`, all stamped with
     /// `model_version` and `computed_at`, in one transaction. Returns the
@@ -165,6 +366,11 @@ impl Store {
             }
             tx.commit().await.map_err(StoreError::db(op))?;
         });
+        // The index follows the table; a failure here is repaired by the
+        // next search, which finds the partition's label stale.
+        if let Some(dimension) = rows.first().map(|r| r.vector.len()) {
+            let _ = self.synced_index(org, dimension).await;
+        }
         Ok(rows.len() as u64)
     }
 
@@ -214,8 +420,9 @@ impl Store {
     /// The `k` customers of `org` whose fingerprints are most similar
     /// (cosine) to `customer`'s, most similar first (ties by customer id),
     /// the customer itself excluded, restricted by `filter`. Exact: every
-    /// candidate vector of the organization is compared. `Ok(None)` when
-    /// `customer` has no fingerprint in `org`.
+    /// candidate vector of the organization is compared, in the vector index
+    /// when the store has one and it is available, else in the table.
+    /// `Ok(None)` when `customer` has no fingerprint in `org`.
     ///
     /// # Errors
     /// As [`Store::fingerprints`].
@@ -229,6 +436,11 @@ impl Store {
         let Some(query) = self.fingerprint_of(org, customer).await? else {
             return Ok(None);
         };
+        match self.indexed_neighbours(org, &query, k, filter).await {
+            Ok(Some(found)) => return Ok(Some(found)),
+            Ok(None) | Err(IndexFailure::Index) => {}
+            Err(IndexFailure::Store(e)) => return Err(e),
+        }
         let rows: Vec<(Uuid, Vec<u8>, Option<i64>)> = dispatch!(self, |pool| {
             sqlx::query_as(
                 "SELECT f.customer_id, f.vector, f.cluster FROM customer_fingerprints f \

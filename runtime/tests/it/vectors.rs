@@ -1,6 +1,7 @@
-//! The embedded vector store of customer fingerprints on both backends:
-//! exact cosine k-nearest neighbours, filters, replacement and organization
-//! isolation.
+//! The vector store of customer fingerprints on both backends: exact cosine
+//! k-nearest neighbours, filters, replacement and organization isolation,
+//! through the embedded vector index (the harness attaches one) and the
+//! table scan alike.
 
 use aima_runtime::store::{NeighbourFilter, NewCustomer, NewFingerprint, Store};
 use chrono::{TimeZone, Utc};
@@ -11,7 +12,8 @@ use crate::harness::{Ctx, store_tests};
 
 store_tests!(
     knn_is_exact_and_filtered,
-    fingerprints_replace_and_isolate_orgs
+    fingerprints_replace_and_isolate_orgs,
+    index_and_scan_agree_and_stale_partitions_are_rebuilt
 );
 
 async fn org_with(store: &Store, slug: &str, n: usize) -> (Uuid, Vec<Uuid>) {
@@ -206,4 +208,118 @@ async fn fingerprints_replace_and_isolate_orgs(ctx: Ctx) {
     assert_eq!(all[0].model_version, "v2");
     assert_eq!(all[0].cluster, Some(3));
     assert_eq!(store.fingerprints(other).await.unwrap().len(), 2);
+}
+
+/// A second handle on the same database without the vector index: it
+/// answers from the exact scan of the table, and its writes do not touch
+/// the index (as another process's would not).
+async fn without_index(ctx: &Ctx) -> Store {
+    Store::open(Some(&ctx.url), std::path::Path::new("."))
+        .await
+        .unwrap()
+}
+
+async fn index_and_scan_agree_and_stale_partitions_are_rebuilt(ctx: Ctx) {
+    let store = &ctx.store;
+    let scan = without_index(&ctx).await;
+    let (org, c) = org_with(store, "shop", 80).await;
+    let at = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    // Seeded pseudo-random 8-d vectors, clusters 0..3 and some noise.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    };
+    let rows: Vec<NewFingerprint> = c
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let v: Vec<f32> = (0..8).map(|_| next()).collect();
+            fp(*id, &v, (i % 5 != 0).then_some((i % 3) as i64))
+        })
+        .collect();
+    store
+        .replace_fingerprints(org, "v1", at, &rows)
+        .await
+        .unwrap();
+    store
+        .record_personas(
+            org,
+            at,
+            &c.iter()
+                .step_by(4)
+                .map(|id| (*id, "champions".to_string()))
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    let filters = [
+        NeighbourFilter::default(),
+        NeighbourFilter {
+            segment: None,
+            cluster: Some(2),
+        },
+        NeighbourFilter {
+            segment: Some("champions".into()),
+            cluster: None,
+        },
+    ];
+    let same = |a: &[aima_runtime::store::Neighbour], b: &[aima_runtime::store::Neighbour]| {
+        assert_eq!(
+            a.iter().map(|n| n.customer_id).collect::<Vec<_>>(),
+            b.iter().map(|n| n.customer_id).collect::<Vec<_>>()
+        );
+        for (x, y) in a.iter().zip(b) {
+            assert!((x.similarity - y.similarity).abs() < 1e-5);
+            assert_eq!(x.cluster, y.cluster);
+        }
+    };
+    for customer in [c[0], c[7], c[33]] {
+        for filter in &filters {
+            let indexed = store
+                .nearest_fingerprints(org, customer, 6, filter)
+                .await
+                .unwrap()
+                .unwrap();
+            let exact = scan
+                .nearest_fingerprints(org, customer, 6, filter)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(!indexed.is_empty());
+            same(&indexed, &exact);
+        }
+    }
+
+    // Another writer (no index) replaces the run: the indexed store sees its
+    // partition's label is stale and rebuilds it before answering.
+    let moved: Vec<NewFingerprint> = rows
+        .iter()
+        .map(|r| {
+            fp(
+                r.customer_id,
+                &r.vector.iter().rev().copied().collect::<Vec<_>>(),
+                Some(9),
+            )
+        })
+        .collect();
+    let later = at + chrono::Duration::hours(1);
+    scan.replace_fingerprints(org, "v2", later, &moved)
+        .await
+        .unwrap();
+    let indexed = store
+        .nearest_fingerprints(org, c[7], 6, &NeighbourFilter::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let exact = scan
+        .nearest_fingerprints(org, c[7], 6, &NeighbourFilter::default())
+        .await
+        .unwrap()
+        .unwrap();
+    same(&indexed, &exact);
+    assert!(indexed.iter().all(|n| n.cluster == Some(9)));
+    scan.close().await;
 }
