@@ -14,7 +14,9 @@
 //! - [`llm`]: the LLM provider trait and its two providers, `offline`
 //!   (deterministic, no network) and `openai` (any OpenAI-compatible endpoint).
 //!
-//! The vector store adapters land here with issue 4.
+//! The vector store itself is the `aima-vectors` crate (embedded Qdrant Edge);
+//! [`store`] attaches it ([`store::Store::with_vector_index`]) and keeps it in
+//! step with the fingerprints table.
 
 pub mod config;
 pub mod events;
