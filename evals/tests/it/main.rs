@@ -1,0 +1,1 @@
+//! AIMA-Bench integration tests.
