@@ -168,6 +168,8 @@ pub enum Fact {
         /// The threshold (0..1).
         min_churn_90d: f64,
     },
+    /// Customers (e-mails) truly alive at today.
+    AliveCustomers,
     /// Share (0..1) of customers truly dropped by today.
     DroppedShare,
     /// Customers (e-mails) with the `n` highest true 12-month CLVs.
@@ -201,6 +203,7 @@ impl Fact {
             Fact::ImportedOrders => "imported_orders",
             Fact::DroppedCustomers => "dropped_customers",
             Fact::ChurningCustomers { .. } => "churning_customers",
+            Fact::AliveCustomers => "alive_customers",
             Fact::DroppedShare => "dropped_share",
             Fact::TopTrueClv { .. } => "top_true_clv",
         }
@@ -339,6 +342,14 @@ impl Fact {
                     .customers
                     .iter()
                     .filter(|c| !c.truth.alive)
+                    .map(|c| c.email.clone())
+                    .collect(),
+            ),
+            Fact::AliveCustomers => FactValue::Set(
+                world
+                    .customers
+                    .iter()
+                    .filter(|c| c.truth.alive)
                     .map(|c| c.email.clone())
                     .collect(),
             ),

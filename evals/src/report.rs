@@ -66,6 +66,8 @@ pub struct TaskResult {
     pub latency_ms: f64,
     /// Mean tool calls.
     pub tool_calls: f64,
+    /// The last run's checks (with their measured values).
+    pub checks: Vec<crate::score::Check>,
     /// Failed runs with their transcripts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<Failure>,
@@ -190,6 +192,7 @@ impl Report {
                         passes: rs.iter().filter(|r| r.passed).count(),
                         latency_ms: rs.iter().map(|r| r.latency_ms).sum::<f64>() / n,
                         tool_calls: rs.iter().map(|r| r.tool_calls as f64).sum::<f64>() / n,
+                        checks: rs.last().map(|r| r.checks.clone()).unwrap_or_default(),
                         failures: rs
                             .iter()
                             .enumerate()

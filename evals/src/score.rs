@@ -115,6 +115,7 @@ pub fn final_answer(turns: &[TurnRecord]) -> String {
 fn norm_str(s: &str) -> String {
     s.trim()
         .to_lowercase()
+        .replace(['\'', '’'], "")
         .replace(['_', '-'], " ")
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -122,7 +123,7 @@ fn norm_str(s: &str) -> String {
 }
 
 /// Whether `actual` satisfies `expected`: strings equal ignoring case,
-/// `_`/`-` and extra spaces; numbers equal; arrays: every expected element
+/// apostrophes, `_`/`-` and extra spaces; numbers equal; arrays: every expected element
 /// matches some actual one; objects: a subset; `null`: absent or null.
 pub fn value_matches(expected: &Value, actual: Option<&Value>) -> bool {
     match (expected, actual) {
@@ -533,6 +534,10 @@ mod tests {
             Some(&json!("champions"))
         ));
         assert!(value_matches(&json!("at_risk"), Some(&json!("At Risk"))));
+        assert!(value_matches(
+            &json!("cant_lose_them"),
+            Some(&json!("Can't Lose Them"))
+        ));
         assert!(!value_matches(&json!("at_risk"), Some(&json!("lost"))));
         assert!(value_matches(&json!(5), Some(&json!(5.0))));
         assert!(value_matches(&json!(null), None));
