@@ -17,9 +17,14 @@ use crate::world::World;
 /// Rows per insert call.
 const BATCH: usize = 5_000;
 
-/// What [`load`] wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// What [`load`] wrote (and, after [`load_and_analyse`], how long the
+/// load and the analyses took).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LoadSummary {
+    /// Seconds writing the world.
+    pub load_s: f64,
+    /// Seconds of the analyses.
+    pub analyse_s: f64,
     /// Customers.
     pub customers: u64,
     /// Orders.
@@ -162,6 +167,8 @@ pub async fn load(store: &Store, org: Uuid, world: &World) -> Result<LoadSummary
         }
     }
     Ok(LoadSummary {
+        load_s: 0.0,
+        analyse_s: 0.0,
         customers: customers.len() as u64,
         orders: orders.len() as u64,
         events: events.len() as u64,
@@ -183,9 +190,13 @@ pub async fn load_and_analyse(
     let (org, _) = store
         .ensure_organization(slug, &format!("AIMA-Bench world {}", world.config.seed))
         .await?;
-    let summary = load(store, org.id, world).await?;
+    let started = std::time::Instant::now();
+    let mut summary = load(store, org.id, world).await?;
+    summary.load_s = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
     aima_actors::intelligence::run_all(store, org.id, &aima_actors::Progress::none())
         .await
         .map_err(|e| EvalError::Intelligence(e.to_string()))?;
+    summary.analyse_s = started.elapsed().as_secs_f64();
     Ok((org.id, summary))
 }

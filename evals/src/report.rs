@@ -251,7 +251,21 @@ impl Report {
             .collect();
         let _ = writeln!(s, "\n## Failures ({})\n", failed.len());
         for t in failed {
+            let mut shown: Option<&Vec<crate::score::Check>> = None;
             for f in &t.failures {
+                // A run failing exactly as the one shown gets one line.
+                let same = shown.is_some_and(|prev| {
+                    prev.len() == f.detail.checks.len()
+                        && prev
+                            .iter()
+                            .zip(&f.detail.checks)
+                            .all(|(a, b)| a.passed == b.passed && a.detail == b.detail)
+                });
+                if same {
+                    let _ = writeln!(s, "- run {} of {} failed the same way\n", f.run, t.id);
+                    continue;
+                }
+                shown = Some(&f.detail.checks);
                 let _ = writeln!(s, "### {} ({}, run {})\n", t.id, t.category, f.run);
                 for c in f.detail.checks.iter().filter(|c| !c.passed) {
                     let _ = writeln!(s, "- **{}** failed: {}", c.name, c.detail);

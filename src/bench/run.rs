@@ -53,7 +53,18 @@ pub async fn run(config: &Config, args: BenchRunArgs) -> Result<()> {
         let bench = Bench::start(world, Arc::clone(&provider))
             .await
             .with_context(|| format!("starting the world of seed {seed}"))?;
+        let loaded = bench.summary();
+        eprintln!(
+            "aima bench run: world seed {seed}: {} customers, {} orders, {} events loaded in {:.1} s, analysed in {:.1} s",
+            loaded.customers, loaded.orders, loaded.events, loaded.load_s, loaded.analyse_s
+        );
+        let started = std::time::Instant::now();
         let runs = bench.run_all(&resolved, k, args.concurrency).await;
+        eprintln!(
+            "aima bench run: world seed {seed}: {} task runs in {:.1} s",
+            resolved.len() * k,
+            started.elapsed().as_secs_f64()
+        );
         bench.shutdown().await;
         all_tasks.extend(resolved);
         all_runs.extend(runs);
