@@ -201,9 +201,13 @@ impl Bench {
             }
         };
         drop(tx);
+        // Streamed answer tokens are left out: the final event holds the
+        // whole answer.
         let mut events = Vec::new();
         while let Some(e) = rx.recv().await {
-            events.push(e);
+            if !matches!(e.body, EventBody::Token { .. }) {
+                events.push(e);
+            }
         }
         TurnRecord {
             input,

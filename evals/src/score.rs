@@ -28,7 +28,8 @@ use crate::world::World;
 pub struct TurnRecord {
     /// The question, or the decision as JSON.
     pub input: String,
-    /// The planner's events, in order.
+    /// The planner's events, in order (without `token` events: the
+    /// `final` event holds the whole answer).
     pub events: Vec<Event>,
     /// An error that kept the turn from starting, if any.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -31,12 +31,14 @@ pub async fn run(config: &Config, args: BenchRunArgs) -> Result<()> {
     for t in loaded {
         by_seed.entry(t.task.seed).or_default().push(t);
     }
-    let mut llm = LlmConfig::from_config(config)?;
-    llm.provider = match args.provider {
-        BenchProvider::Offline => ProviderKind::Offline,
-        BenchProvider::Openai => ProviderKind::OpenAi,
+    let provider: Arc<dyn aima_runtime::llm::LlmProvider> = match args.provider {
+        BenchProvider::Offline => Arc::new(aima_runtime::llm::offline::OfflineProvider::new()),
+        BenchProvider::Openai => {
+            let mut llm = LlmConfig::from_config(config)?;
+            llm.provider = ProviderKind::OpenAi;
+            build_provider(&llm)?
+        }
     };
-    let provider = build_provider(&llm)?;
     let k = args.k as usize;
     let mut all_tasks: Vec<Resolved> = Vec::new();
     let mut all_runs = Vec::new();
