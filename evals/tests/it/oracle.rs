@@ -172,7 +172,8 @@ fn truth_sets_follow_the_customers_state() {
     w.customers[1].truth.churn_prob_90d = 0.7;
     w.customers[2].truth.alive = true;
     w.customers[2].truth.churn_prob_90d = 0.1;
-    let e = |i: usize| w.customers[i].email.clone();
+    let emails: Vec<String> = w.customers.iter().map(|c| c.email.clone()).collect();
+    let e = |i: usize| emails[i].clone();
     assert_eq!(
         fact(json!({"fact": "dropped_customers"}))
             .eval(&w)
@@ -191,4 +192,12 @@ fn truth_sets_follow_the_customers_state() {
             .expect("fact"),
         FactValue::Set(vec![e(1), e(2)])
     );
+    assert_eq!(num(&w, json!({"fact": "dropped_share"})), 1.0 / 3.0);
+    w.customers[0].truth.clv_365d = 0.0;
+    w.customers[1].truth.clv_365d = 10.0;
+    w.customers[2].truth.clv_365d = 99.0;
+    let top = fact(json!({"fact": "top_true_clv", "n": 2}))
+        .eval(&w)
+        .expect("fact");
+    assert_eq!(top, FactValue::Set(vec![e(2), e(1)]));
 }
