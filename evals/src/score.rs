@@ -5,7 +5,8 @@
 //! - `tools`: each expected call happened (tool name, arguments a subset; a
 //!   call paused for approval counts as proposed); no forbidden call did.
 //! - `number`: some number written in the final answer (`1,234.50`,
-//!   `23.5%` also read as 0.235) is within tolerance.
+//!   `23.5%` also read as 0.235) is within tolerance, and the task called
+//!   at least one tool.
 //! - `set`: the customers (by e-mail or full name) or products named in the
 //!   answer (or in the tool results) against the expected set: precision
 //!   and recall at or above the floors, and at least one item named.
@@ -442,7 +443,17 @@ pub fn score(task: &Resolved, turns: &[TurnRecord], world: &World) -> Vec<Check>
             value,
             rel_tol,
             abs_tol,
-        }) => out.push(score_number(&answer, *value, *rel_tol, *abs_tol)),
+        }) => {
+            // A number is only credited to an answer grounded in data: one
+            // that follows no tool call (a refusal listing "30, 60 or 90
+            // days") cannot pass by chance.
+            let mut c = score_number(&answer, *value, *rel_tol, *abs_tol);
+            if calls.is_empty() {
+                c.passed = false;
+                c.detail = format!("no tool was called; {}", c.detail);
+            }
+            out.push(c);
+        }
         Some(ResolvedAnswer::Set {
             items,
             kind,

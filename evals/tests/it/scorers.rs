@@ -195,9 +195,15 @@ fn number_scorer_reads_the_answer_with_tolerance() {
             }),
         )
     };
-    let turns = vec![turn(vec![fin(
-        "Revenue in May 2026 was $22,226.69 over 310 orders.",
-    )])];
+    let turns = vec![turn(vec![
+        call("a", "revenue_over_time", json!({})),
+        fin("Revenue in May 2026 was $22,226.69 over 310 orders."),
+    ])];
+    let ungrounded = vec![turn(vec![fin("Revenue in May 2026 was $22,226.69.")])];
+    assert!(
+        !passed(&t(22_226.69), &ungrounded, &w),
+        "no tool call, no credit"
+    );
     assert!(passed(&t(22_226.69), &turns, &w));
     assert!(passed(&t(310.0), &turns, &w));
     assert!(passed(&t(22_230.0), &turns, &w), "within 0.1 %");
