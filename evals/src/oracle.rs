@@ -179,6 +179,26 @@ pub enum Fact {
     },
 }
 
+/// The keys fact `name` takes beside `fact` (`None`: no such fact). Task
+/// files are checked against it, so a misspelt key is an error rather than
+/// a silently wider range.
+pub fn fact_keys(name: &str) -> Option<&'static [&'static str]> {
+    const RANGE: &[&str] = &["period", "start", "end"];
+    Some(match name {
+        "customer_count" => &["country", "city", "created_from", "created_to"],
+        "revenue" | "order_count" => RANGE,
+        "top_products" => &["period", "start", "end", "by", "n"],
+        "top_product" => &["period", "start", "end", "by", "rank"],
+        "customer_orders" | "customer_spend" => &["customer"],
+        "customer_field" => &["customer", "field"],
+        "search_count" => &["query"],
+        "churning_customers" => &["min_churn_90d"],
+        "top_true_clv" => &["n"],
+        "imported_orders" | "dropped_customers" | "alive_customers" | "dropped_share" => &[],
+        _ => return None,
+    })
+}
+
 fn one() -> usize {
     1
 }

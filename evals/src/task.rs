@@ -308,6 +308,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Task>, EvalError> {
         .enumerate()
         .map(|(i, v)| {
             let id = v.get("id").and_then(Value::as_str).map(str::to_owned);
+            if let Some(e) = v.get("expect").and_then(|e| check_facts(e, "expect")) {
+                return Err(task_err(
+                    path,
+                    Some(&id.clone().unwrap_or_else(|| format!("#{i}"))),
+                    e,
+                ));
+            }
             serde_json::from_value::<Task>(v).map_err(|e| {
                 task_err(
                     path,
@@ -317,6 +324,43 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Task>, EvalError> {
             })
         })
         .collect()
+}
+
+/// The first fact object under `v` (at `at`) with an unknown name or key.
+fn check_facts(v: &Value, at: &str) -> Option<String> {
+    match v {
+        Value::Object(o) => {
+            if let Some(name) = o.get("fact") {
+                let Some(name) = name.as_str() else {
+                    return Some(format!("`{at}.fact` must be a string"));
+                };
+                let Some(keys) = crate::oracle::fact_keys(name) else {
+                    return Some(format!("`{at}.fact`: unknown fact '{name}'"));
+                };
+                if let Some(k) = o
+                    .keys()
+                    .find(|k| *k != "fact" && !keys.contains(&k.as_str()))
+                {
+                    return Some(format!(
+                        "`{at}.{k}`: fact '{name}' takes only {}",
+                        if keys.is_empty() {
+                            "no other key".to_owned()
+                        } else {
+                            keys.join(", ")
+                        }
+                    ));
+                }
+                return None;
+            }
+            o.iter()
+                .find_map(|(k, x)| check_facts(x, &format!("{at}.{k}")))
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| check_facts(x, &format!("{at}[{i}]"))),
+        _ => None,
+    }
 }
 
 fn check(path: &Path, task: &Task, known_tools: &[String]) -> Result<(), EvalError> {

@@ -105,6 +105,14 @@ fn bad_task_files_name_the_file_task_and_field() {
             "unknown field `expct`",
         ),
         ("{not json", "not valid JSON"),
+        (
+            "[{\"id\": \"f\", \"category\": \"single_tool\", \"seed\": 1, \"turns\": [\"q\"], \"expect\": {\"answer\": {\"number\": {\"value\": {\"fact\": \"revenue\", \"perod\": \"2026-05\"}}}}}]",
+            "`expect.answer.number.value.perod`",
+        ),
+        (
+            "[{\"id\": \"g\", \"category\": \"single_tool\", \"seed\": 1, \"turns\": [\"q\"], \"expect\": {\"answer\": {\"number\": {\"value\": {\"fact\": \"profit\"}}}}}]",
+            "unknown fact 'profit'",
+        ),
     ];
     for (text, needle) in cases {
         let dir = tempfile::tempdir().unwrap();
