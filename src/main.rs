@@ -164,6 +164,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench {
             command: BenchCommand::Api(args),
         } => bench::api::run(args).await,
+        Command::Bench {
+            command: BenchCommand::World(args),
+        } => bench::world::run(&args),
+        Command::Bench {
+            command: BenchCommand::Run(args),
+        } => bench::run::run(&config, args).await,
     }
 }
 
