@@ -900,6 +900,7 @@ async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
             .map(|v| format!("; mean 12-month CLV {v:.2}"))
             .unwrap_or_default()
     )?;
+    outln!("  {}", c.served_reason)?;
     outln!(
         "\nCampaign prediction, content, brand monitoring and attribution are not built yet; nothing here is estimated.\n\
          Ask: aima ask \"who are my at-risk customers and what should I do?\""
