@@ -292,6 +292,73 @@ pub enum BenchCommand {
     /// concurrent planner conversations (offline provider, demo data)
     /// against one at a time.
     Agent(BenchAgentArgs),
+    /// AIMA-Bench: generate the simulated world of a seed and export its raw
+    /// data and ground truth as CSV (see evals/README.md).
+    World(BenchWorldArgs),
+    /// AIMA-Bench: run task files against the planner over the simulated
+    /// world and report pass@1, pass^k, latency, tool calls, tokens and
+    /// cost (see evals/README.md).
+    Run(BenchRunArgs),
+}
+
+/// Arguments of `aima bench world`.
+#[derive(Debug, Args)]
+pub struct BenchWorldArgs {
+    /// The world's seed.
+    #[arg(long, default_value_t = aima_evals::world::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Customers in the world.
+    #[arg(long, default_value_t = aima_evals::world::DEFAULT_CUSTOMERS)]
+    pub customers: usize,
+    /// Directory the CSV files are written to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub export: PathBuf,
+}
+
+/// LLM provider of `aima bench run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchProvider {
+    /// The deterministic offline router.
+    Offline,
+    /// Any OpenAI-compatible endpoint from the configuration (llm_base_url,
+    /// llm_model, llm_api_key...).
+    Openai,
+}
+
+/// Report format of `aima bench run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown tables and failure transcripts.
+    Markdown,
+    /// JSON with stable keys.
+    Json,
+}
+
+/// Arguments of `aima bench run`.
+#[derive(Debug, Args)]
+pub struct BenchRunArgs {
+    /// Directory of task files (*.json).
+    #[arg(long, value_name = "DIR", default_value = "evals/tasks")]
+    pub tasks: PathBuf,
+    /// Run only the tasks written for this world seed [default: every
+    /// seed, each in its own world].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// LLM provider.
+    #[arg(long, value_enum, default_value_t = BenchProvider::Offline)]
+    pub provider: BenchProvider,
+    /// Runs per task (pass^k uses this k).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub k: u32,
+    /// Tasks run at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+    /// Write the report here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Arguments of `aima bench api`.

@@ -164,6 +164,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench {
             command: BenchCommand::Api(args),
         } => bench::api::run(args).await,
+        Command::Bench {
+            command: BenchCommand::World(args),
+        } => bench::world::run(&args),
+        Command::Bench {
+            command: BenchCommand::Run(args),
+        } => bench::run::run(&config, args).await,
     }
 }
 
@@ -894,6 +900,7 @@ async fn report_demo(store: &Store, org: uuid::Uuid) -> Result<()> {
             .map(|v| format!("; mean 12-month CLV {v:.2}"))
             .unwrap_or_default()
     )?;
+    outln!("  {}", c.served_reason)?;
     outln!(
         "\nCampaign prediction, content, brand monitoring and attribution are not built yet; nothing here is estimated.\n\
          Ask: aima ask \"who are my at-risk customers and what should I do?\""

@@ -42,6 +42,8 @@
 //!
 //! Training is seeded end to end (initialisation, shuffling, masking,
 //! augmentation): the same data, configs and seed give the same weights.
+//! [`fine_tune`] continues training from existing weights (e.g. loaded from
+//! the model registry) with the same objectives.
 //! Weights travel as safetensors bytes ([`FingerprintModel::to_safetensors`],
 //! [`FingerprintModel::from_safetensors`]) with the [`FingerprintConfig`]
 //! (serde) stored beside them by the caller; this crate does no file I/O.
@@ -931,18 +933,8 @@ fn train_step(
     })
 }
 
-/// Trains a fresh model on `seqs` (customers' events, see
-/// [`validate_sequences`]) at reference time `as_of` (days) with Adam
-/// (no weight decay), calling `progress` after every step. The seed in
-/// `train` fixes everything random. Errors: invalid configs, fewer than two
-/// customers, invalid sequences.
-pub fn train(
-    config: FingerprintConfig,
-    train: &TrainConfig,
-    seqs: &[&[SeqEvent]],
-    as_of: f64,
-    progress: &mut dyn FnMut(TrainProgress),
-) -> Result<(FingerprintModel, TrainMetrics)> {
+/// The ranges of a [`TrainConfig`]; errors name the first bad field.
+fn check_train_config(train: &TrainConfig) -> Result<()> {
     let bad = |field, reason: &str| FingerprintError::InvalidConfig {
         field,
         reason: reason.to_string(),
@@ -965,10 +957,44 @@ pub fn train(
     if !(train.learning_rate > 0.0 && train.learning_rate.is_finite()) {
         return Err(bad("learning_rate", "must be positive"));
     }
+    Ok(())
+}
+
+/// Trains a fresh model on `seqs` (customers' events, see
+/// [`validate_sequences`]) at reference time `as_of` (days) with Adam
+/// (no weight decay), calling `progress` after every step. The seed in
+/// `train` fixes everything random. Errors: invalid configs, fewer than two
+/// customers, invalid sequences.
+pub fn train(
+    config: FingerprintConfig,
+    train: &TrainConfig,
+    seqs: &[&[SeqEvent]],
+    as_of: f64,
+    progress: &mut dyn FnMut(TrainProgress),
+) -> Result<(FingerprintModel, TrainMetrics)> {
+    check_train_config(train)?;
+    let model = FingerprintModel::new(config, train.seed)?;
+    fine_tune(model, train, seqs, as_of, progress)
+}
+
+/// Continues training `model` (e.g. weights loaded with
+/// [`FingerprintModel::from_safetensors`]) on `seqs` exactly as [`train`]
+/// trains a fresh one: `train.epochs` epochs of the same objectives, a fresh
+/// Adam state, batch order, masks and augmentations drawn from `train.seed`
+/// (the initialisation is the given weights, so the seed does not reset
+/// them). Deterministic for the same weights, data and configs. Errors: as
+/// [`train`].
+pub fn fine_tune(
+    model: FingerprintModel,
+    train: &TrainConfig,
+    seqs: &[&[SeqEvent]],
+    as_of: f64,
+    progress: &mut dyn FnMut(TrainProgress),
+) -> Result<(FingerprintModel, TrainMetrics)> {
+    check_train_config(train)?;
     if seqs.len() < 2 {
         return Err(FingerprintError::TooFewCustomers { n: seqs.len() });
     }
-    let model = FingerprintModel::new(config, train.seed)?;
     validate_sequences(&model.config, seqs, as_of)?;
     let windows: Vec<&[SeqEvent]> = seqs
         .iter()

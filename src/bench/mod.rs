@@ -8,11 +8,15 @@
 //! - [`models`]: the customer-intelligence models at 100,000 customers.
 //! - [`api`]: the REST API and the WebSocket chat under load from a second
 //!   process.
+//! - [`world`] and [`run`]: AIMA-Bench (the simulated world's export and
+//!   the task runner; the work is in `aima-evals`).
 
 pub mod agent;
 pub mod api;
 pub mod import;
 pub mod models;
+pub mod run;
+pub mod world;
 
 /// Peak resident set size of this process in MiB (Linux), if known.
 pub(crate) fn peak_rss_mib() -> Option<f64> {

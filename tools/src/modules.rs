@@ -620,6 +620,9 @@ pub struct ChurnPredictionsOutput {
     pub predicted_at: DateTime<Utc>,
     /// Model version that made them.
     pub model_version: String,
+    /// The model that made them: `deephit` (the survival network) or
+    /// `bgnbd` (BG/NBD), whichever was better on the organization's holdout.
+    pub model: String,
     /// Customers matching the filters (the list may be shorter).
     pub matching: u64,
     /// Customers, highest probability first.
@@ -698,6 +701,9 @@ pub struct AtRiskCustomersOutput {
     pub customers: Vec<AtRiskCustomer>,
     /// When the churn predictions were made.
     pub predicted_at: DateTime<Utc>,
+    /// The model that made them: `deephit` or `bgnbd` (as
+    /// `churn_predictions`).
+    pub model: String,
 }
 
 impl Tool for AtRiskCustomers {

@@ -27,9 +27,23 @@
 //! # Registry and drift
 //! The run is registered as model [`FINGERPRINT_MODEL`] (version = the run's
 //! time) with its metrics: final loss, masked-kind accuracy, the clusters
-//! (id, persona, size, mean health score) and the noise share. **The
-//! weights are not stored** in this step: only the vectors the run produced
-//! are; the next run trains afresh.
+//! (id, persona, size, mean health score), the noise share, the
+//! architecture (`config`) and where the weights came from (`weights`:
+//! [`WeightsSource`]). The weights themselves are stored with the registry
+//! entry as safetensors bytes ([`Store::save_model_artifact`]; only the
+//! organization's latest weights are kept).
+//!
+//! # Stored weights
+//! The next run loads the latest stored weights when their architecture
+//! equals [`FingerprintOptions::model`] and, by
+//! [`FingerprintOptions::stored_weights`], fine-tunes them for
+//! [`FingerprintOptions::fine_tune_epochs`] (the default,
+//! [`StoredWeights::FineTune`]), embeds with them unchanged
+//! ([`StoredWeights::Reuse`]: the same data gives the very vectors of the
+//! run that stored them, so `similar_customers` and drift answer from them),
+//! or ignores them ([`StoredWeights::Retrain`]). Without usable weights (none
+//! stored, another architecture, bytes that do not load) the run trains
+//! afresh and the registry metrics say why (`weights.note`).
 //!
 //! Cluster ids are per run, so a move is judged by cluster *name*: a
 //! customer whose previous run's cluster was named with persona `P` and
@@ -42,7 +56,7 @@ use std::collections::HashMap;
 use aima_models::cluster::{self, ClusterConfig, ClusterError, Clustering};
 use aima_models::features::{self, Feature};
 use aima_models::fingerprint::{
-    self, EventKind, FingerprintConfig, SeqEvent, TrainConfig, TrainMetrics,
+    self, EventKind, FingerprintConfig, FingerprintModel, SeqEvent, TrainConfig, TrainMetrics,
 };
 use aima_models::rfm::{self, Persona};
 use aima_runtime::store::{
@@ -85,11 +99,48 @@ pub struct FingerprintOptions {
     pub seed: u64,
     /// Architecture of the transformer.
     pub model: FingerprintConfig,
+    /// What to do with the weights an earlier run stored.
+    pub stored_weights: StoredWeights,
+    /// Epochs of [`StoredWeights::FineTune`], at least 1.
+    pub fine_tune_epochs: usize,
+}
+
+/// What the fingerprint job does with the weights stored by an earlier run:
+/// those of the organization's latest [`FINGERPRINT_MODEL`] registry entry
+/// with stored weights, used only when their architecture (the entry's
+/// `config`) equals [`FingerprintOptions::model`]. Without usable stored
+/// weights every mode trains afresh and says why in the registry metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoredWeights {
+    /// Ignore them: train afresh for [`FingerprintOptions::epochs`].
+    Retrain,
+    /// Continue training them ([`fingerprint::fine_tune`]) for
+    /// [`FingerprintOptions::fine_tune_epochs`] on the current data (the
+    /// default: each run refines the last one at half the cost of a fresh
+    /// training).
+    FineTune,
+    /// Embed with them unchanged, without training: the same data gives the
+    /// same vectors as the run that stored them.
+    Reuse,
+}
+
+/// Where the weights of a fingerprint run came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightsSource {
+    /// `trained` (afresh), `fine_tuned` or `reused`.
+    pub mode: &'static str,
+    /// Registry version whose stored weights were loaded, if any.
+    pub from_version: Option<String>,
+    /// Why stored weights were not used, when the run trained afresh in
+    /// another mode than [`StoredWeights::Retrain`].
+    pub note: Option<String>,
 }
 
 impl Default for FingerprintOptions {
     /// 2,000 training customers, 2 epochs, clusters of at least 50,
-    /// [`MIN_FINGERPRINT_CUSTOMERS`], seed 0, the product architecture.
+    /// [`MIN_FINGERPRINT_CUSTOMERS`], seed 0, the product architecture,
+    /// stored weights fine-tuned for 1 epoch.
     fn default() -> Self {
         Self {
             max_train_customers: 2_000,
@@ -98,6 +149,8 @@ impl Default for FingerprintOptions {
             min_customers: MIN_FINGERPRINT_CUSTOMERS,
             seed: 0,
             model: FingerprintConfig::default(),
+            stored_weights: StoredWeights::FineTune,
+            fine_tune_epochs: 1,
         }
     }
 }
@@ -122,13 +175,17 @@ pub struct FingerprintCluster {
 pub struct FingerprintSummary {
     /// Customers embedded and stored (those with at least one event).
     pub customers: usize,
-    /// Customers the model was trained on.
+    /// Customers the model was trained on in this run (0 when stored
+    /// weights were reused unchanged).
     pub trained_on: usize,
     /// Registered model version.
     pub model_version: String,
-    /// Mean total loss of the last epoch.
+    /// Where the weights came from.
+    pub weights: WeightsSource,
+    /// Mean total loss of the last epoch (of the run that trained the
+    /// weights, when they were reused; NaN when unknown).
     pub final_loss: f32,
-    /// Masked-kind accuracy of the last epoch, 0 to 1.
+    /// Masked-kind accuracy of the last epoch, 0 to 1 (as `final_loss`).
     pub masked_kind_accuracy: f32,
     /// The clusters, by id.
     pub clusters: Vec<FingerprintCluster>,
@@ -223,9 +280,59 @@ fn evenly_spaced(n: usize, k: usize) -> Vec<usize> {
 
 /// What the blocking part of the run computes.
 struct Computed {
-    metrics: TrainMetrics,
+    /// This run's training, or the registry metrics of the run whose
+    /// weights were reused without training.
+    metrics: Result<TrainMetrics, Value>,
+    weights: WeightsSource,
+    /// The weights used, as safetensors bytes.
+    bytes: Vec<u8>,
     vectors: fingerprint::Fingerprints,
     clustering: Clustering,
+}
+
+/// Stored weights a run may start from.
+struct Stored {
+    version: String,
+    metrics: Value,
+    bytes: Vec<u8>,
+}
+
+/// The format name of fingerprint weights in the model registry.
+const WEIGHTS_FORMAT: &str = "safetensors";
+
+/// The organization's latest stored fingerprint weights if their
+/// architecture is `config` (`Err(reason)` when there are none usable).
+async fn stored_weights(
+    store: &Store,
+    org: Uuid,
+    config: &FingerprintConfig,
+) -> Result<Result<Stored, String>, StoreError> {
+    let Some(a) = store.latest_model_artifact(org, FINGERPRINT_MODEL).await? else {
+        return Ok(Err("no stored weights".into()));
+    };
+    let stored_config = a
+        .model
+        .metrics
+        .get("config")
+        .cloned()
+        .and_then(|c| serde_json::from_value::<FingerprintConfig>(c).ok());
+    if a.format != WEIGHTS_FORMAT {
+        return Ok(Err(format!(
+            "the stored weights of version {} are {}, not {WEIGHTS_FORMAT}",
+            a.model.version, a.format
+        )));
+    }
+    if stored_config.as_ref() != Some(config) {
+        return Ok(Err(format!(
+            "the stored weights of version {} have another architecture",
+            a.model.version
+        )));
+    }
+    Ok(Ok(Stored {
+        version: a.model.version,
+        metrics: a.model.metrics,
+        bytes: a.bytes,
+    }))
 }
 
 /// The cluster settings for `n` embedded customers (see the module docs).
@@ -256,8 +363,10 @@ pub async fn run_fingerprints(
     run_fingerprints_with(store, org, &FingerprintOptions::default(), progress).await
 }
 
-/// Runs the fingerprint job on `org` with `options`: sequences, training,
-/// embedding, clustering, naming, storage, registry and drift alerts.
+/// Runs the fingerprint job on `org` with `options`: sequences, training
+/// (afresh, or from stored weights per [`FingerprintOptions::stored_weights`]),
+/// embedding, clustering, naming, storage, registry (with the weights) and
+/// drift alerts.
 /// Reports the stages `fingerprint training` (optimisation steps),
 /// `embedding` (customers) and `clustering` to `progress`.
 ///
@@ -301,26 +410,98 @@ pub async fn run_fingerprints_with(
     };
     let cluster_cfg = cluster_config(with_events.len(), options);
     let cfg = cluster_cfg.clone();
+    let mode = options.stored_weights;
+    let stored = match mode {
+        StoredWeights::Retrain => Err(String::new()),
+        StoredWeights::FineTune | StoredWeights::Reuse => {
+            stored_weights(store, org, &options.model)
+                .await
+                .map_err(&err)?
+        }
+    };
+    let fine_tune_config = TrainConfig {
+        epochs: options.fine_tune_epochs,
+        ..train_config.clone()
+    };
     let seqs: Vec<Vec<SeqEvent>> = with_events.iter().map(|&i| all[i].clone()).collect();
     let progress = progress.clone();
     let computed = tokio::task::spawn_blocking(move || -> Result<Computed, IntelligenceError> {
         let refs: Vec<&[SeqEvent]> = seqs.iter().map(Vec::as_slice).collect();
         let train_refs: Vec<&[SeqEvent]> = train_idx.iter().map(|&j| refs[j]).collect();
         let fp_err = |source| IntelligenceError::Fingerprint { org, source };
-        let (model, metrics) = fingerprint::train(
-            model_config,
-            &train_config,
-            &train_refs,
-            as_of_days,
-            &mut |p| {
-                progress.report_step(
-                    "fingerprint training",
-                    p.step as u64 + 1,
-                    p.total_steps as u64,
-                );
-            },
-        )
-        .map_err(fp_err)?;
+        let mut report = |p: fingerprint::TrainProgress| {
+            progress.report_step(
+                "fingerprint training",
+                p.step as u64 + 1,
+                p.total_steps as u64,
+            );
+        };
+        // Stored weights that load, or why there are none.
+        let loaded = stored.and_then(|s| {
+            FingerprintModel::from_safetensors(model_config.clone(), &s.bytes)
+                .map(|m| (m, s.version.clone(), s.metrics.clone()))
+                .map_err(|e| {
+                    format!(
+                        "the stored weights of version {} do not load: {e}",
+                        s.version
+                    )
+                })
+        });
+        let (model, metrics, weights) = match (mode, loaded) {
+            (StoredWeights::Reuse, Ok((m, version, stored_metrics))) => (
+                m,
+                Err(stored_metrics),
+                WeightsSource {
+                    mode: "reused",
+                    from_version: Some(version),
+                    note: None,
+                },
+            ),
+            (StoredWeights::FineTune, Ok((m, version, _))) => {
+                let (m, metrics) = fingerprint::fine_tune(
+                    m,
+                    &fine_tune_config,
+                    &train_refs,
+                    as_of_days,
+                    &mut report,
+                )
+                .map_err(fp_err)?;
+                (
+                    m,
+                    Ok(metrics),
+                    WeightsSource {
+                        mode: "fine_tuned",
+                        from_version: Some(version),
+                        note: None,
+                    },
+                )
+            }
+            (_, loaded) => {
+                let (m, metrics) = fingerprint::train(
+                    model_config,
+                    &train_config,
+                    &train_refs,
+                    as_of_days,
+                    &mut report,
+                )
+                .map_err(fp_err)?;
+                let note = match (mode, loaded) {
+                    (StoredWeights::Retrain, _) => None,
+                    (_, Err(why)) => Some(why),
+                    (_, Ok(_)) => None,
+                };
+                (
+                    m,
+                    Ok(metrics),
+                    WeightsSource {
+                        mode: "trained",
+                        from_version: None,
+                        note,
+                    },
+                )
+            }
+        };
+        let bytes = model.to_safetensors().map_err(fp_err)?;
         let customers = refs.len() as u64;
         progress.report("embedding", 0, customers);
         let vectors = model.embed(&refs, as_of_days, 256).map_err(fp_err)?;
@@ -331,6 +512,8 @@ pub async fn run_fingerprints_with(
         progress.report("clustering", 1, 1);
         Ok(Computed {
             metrics,
+            weights,
+            bytes,
             vectors,
             clustering,
         })
@@ -401,10 +584,11 @@ pub async fn run_fingerprints_with(
         .into_iter()
         .map(|f| (f.customer_id, f.cluster))
         .collect();
-    let previous_clusters: HashMap<i64, Value> = store
+    let previous_model = store
         .latest_model(Some(org), FINGERPRINT_MODEL)
         .await
-        .map_err(&err)?
+        .map_err(&err)?;
+    let previous_clusters: HashMap<i64, Value> = previous_model
         .and_then(|m| m.metrics.get("clusters").and_then(Value::as_array).cloned())
         .unwrap_or_default()
         .into_iter()
@@ -437,31 +621,56 @@ pub async fn run_fingerprints_with(
     } else {
         clustering.noise_count() as f64 / rows.len() as f64
     };
-    let final_loss = computed
-        .metrics
-        .epoch_losses
-        .last()
-        .copied()
-        .unwrap_or(f32::NAN);
+    // Loss and accuracy of this run's training, or of the run whose weights
+    // were reused.
+    let (final_loss, masked_kind_accuracy) = match &computed.metrics {
+        Ok(m) => (
+            m.epoch_losses.last().copied().unwrap_or(f32::NAN),
+            m.masked_kind_accuracy,
+        ),
+        Err(stored) => {
+            let metric = |key: &str| {
+                stored
+                    .get(key)
+                    .and_then(Value::as_f64)
+                    .map_or(f32::NAN, |v| v as f32)
+            };
+            (metric("final_loss"), metric("masked_kind_accuracy"))
+        }
+    };
+    let trained_on = if computed.metrics.is_ok() {
+        trained_on
+    } else {
+        0
+    };
     let metrics = json!({
         "model": "Temporal Behavioural Transformer (self-supervised) + PCA/HDBSCAN",
         "final_loss": final_loss,
-        "epoch_losses": computed.metrics.epoch_losses,
-        "masked_kind_accuracy": computed.metrics.masked_kind_accuracy,
-        "steps": computed.metrics.steps,
+        "epoch_losses": computed.metrics.as_ref().map(|m| m.epoch_losses.clone()).unwrap_or_default(),
+        "masked_kind_accuracy": masked_kind_accuracy,
+        "steps": computed.metrics.as_ref().map_or(0, |m| m.steps),
         "customers": rows.len(),
         "trained_on": trained_on,
-        "epochs": options.epochs,
+        "weights": computed.weights,
+        "epochs": match computed.weights.mode {
+            "trained" => options.epochs,
+            "fine_tuned" => options.fine_tune_epochs,
+            _ => 0,
+        },
         "seed": options.seed,
         "config": options.model,
         "cluster_config": cluster_cfg,
         "clusters": clusters,
         "noise_share": noise_share,
         "as_of": as_of,
-        "weights_stored": false,
+        "weights_stored": true,
     });
-    store
+    let model_id = store
         .register_model(Some(org), FINGERPRINT_MODEL, &version, metrics, None)
+        .await
+        .map_err(&err)?;
+    store
+        .save_model_artifact(org, model_id, WEIGHTS_FORMAT, &computed.bytes)
         .await
         .map_err(&err)?;
 
@@ -516,8 +725,9 @@ pub async fn run_fingerprints_with(
         customers: rows.len(),
         trained_on,
         model_version: version,
+        weights: computed.weights,
         final_loss,
-        masked_kind_accuracy: computed.metrics.masked_kind_accuracy,
+        masked_kind_accuracy,
         clusters,
         noise_share,
         alerts,

@@ -20,20 +20,35 @@
 //! [`BGNBD_PENALTY`]) and Gamma-Gamma on the organization's purchases
 //! (orders with a positive amount that are not cancelled or refunded;
 //! same-day orders of a customer merged; time in weeks) with the data end
-//! as calibration end. Per customer with a purchase:
-//! - churn probability at 30/60/90 days = P(no purchase in the next h/7
-//!   weeks | history) ([`BgNbdParams::prob_no_purchase`]), so it never
-//!   grows with the horizon and the 90-day value is the most conservative;
-//! - 12-month CLV ([`customer_lifetime_value`]) at a monthly discount rate of
+//! as calibration end, and compares BG/NBD with a DeepHit survival network
+//! on a time split of the organization's own history (the last
+//! [`HOLDOUT_DAYS`] days held out; the split, the scores, the rule and the
+//! too-little-data thresholds are documented in the [`churn`] module). The better model on the holdout serves the churn
+//! probabilities, refitted on the whole history; with too little data for a
+//! holdout, BG/NBD serves. Per customer with a purchase:
+//! - churn probability at 30/60/90 days = P(no purchase in the next h days
+//!   | history): BG/NBD's [`BgNbdParams::prob_no_purchase`] over h/7 weeks,
+//!   or the network's S(h); both never grow with the horizon, so the 90-day
+//!   value is the most conservative;
+//! - 12-month CLV ([`customer_lifetime_value`], BG/NBD + Gamma-Gamma
+//!   whichever model serves churn) at a monthly discount rate of
 //!   [`MONTHLY_DISCOUNT_RATE`] (1 %, about 12.7 % a year), `None` when
 //!   Gamma-Gamma could not be fitted;
 //! - a risk tier on the 90-day probability ([`RiskTier::from_probability`]:
 //!   very high >= 0.8, high >= 0.6, medium >= 0.4, low otherwise) with its
 //!   intervention ([`RiskTier::intervention`]).
 //!
-//! The fit (parameters, log-likelihoods, sample sizes) is registered in the
-//! model registry as model [`CHURN_MODEL`], version = the run's time.
+//! The run is registered in the model registry as model [`CHURN_MODEL`],
+//! version = the run's time, with metrics: `served_model` (`bgnbd` or
+//! `deephit`), `served_reason` (the scores and margins, or why there was no
+//! comparison), `holdout` (both models' AUC, concordance and IBS and their
+//! differences, or `{"skipped": reason}`), the BG/NBD and Gamma-Gamma fits,
+//! and, when the network serves, its configuration and feature
+//! standardization (`deephit`) with its weights stored beside the entry
+//! ([`served_deephit`] rebuilds it). The churn tools name the model that
+//! made the predictions they show.
 
+pub mod churn;
 mod fingerprints;
 mod tools;
 
@@ -58,17 +73,22 @@ use uuid::Uuid;
 
 use crate::jobs::{JobFailure, JobKind, JobRunner, Progress};
 
+pub use churn::{
+    CHURN_TRAINING_STAGE, ChurnOptions, DEEPHIT_WEIGHTS_FORMAT, HOLDOUT_DAYS, HoldoutComparison,
+    HoldoutScores, MIN_HOLDOUT_CUSTOMERS, ServedModel, choose_served, served_deephit,
+};
 pub use fingerprints::{
     FINGERPRINT_DRIFT_ALERT, FINGERPRINT_MODEL, FingerprintCluster, FingerprintOptions,
-    FingerprintSummary, MIN_FINGERPRINT_CUSTOMERS, fingerprint_kind, latest_clusters,
-    run_fingerprints, run_fingerprints_with, sequences,
+    FingerprintSummary, MIN_FINGERPRINT_CUSTOMERS, StoredWeights, WeightsSource, fingerprint_kind,
+    latest_clusters, run_fingerprints, run_fingerprints_with, sequences,
 };
 pub use tools::{IntelligenceTools, persona_named};
 
 /// The alert kind raised when a customer moves to a worse persona.
 pub const PERSONA_DRIFT_ALERT: &str = "persona_drift";
-/// Name of the churn/CLV model in the model registry.
-pub const CHURN_MODEL: &str = "bgnbd_gamma_gamma";
+/// Name of the churn/CLV model in the model registry: one entry per churn
+/// run, whose metrics name the served churn model (`served_model`).
+pub const CHURN_MODEL: &str = "churn_clv";
 /// Ridge penalty of the BG/NBD fit (see [`BgNbd::fit_penalized`]): small
 /// enough to leave the maximum-likelihood estimate of a real customer base
 /// essentially unchanged, large enough to keep small samples finite.
@@ -295,6 +315,14 @@ pub struct FeaturesSummary {
 pub struct ChurnSummary {
     /// Customers scored (those with at least one purchase).
     pub customers: usize,
+    /// The model whose churn probabilities were stored.
+    pub served_model: ServedModel,
+    /// Why it was served, in words with the holdout margins.
+    pub served_reason: String,
+    /// The holdout comparison; `None` when it could not be made.
+    pub holdout: Option<HoldoutComparison>,
+    /// Why there is no holdout comparison.
+    pub holdout_skipped: Option<String>,
     /// Customers per risk tier, every tier listed.
     pub tiers: BTreeMap<String, usize>,
     /// Registered model version.
@@ -348,7 +376,12 @@ pub async fn run_all(
         .stage(FEATURES_STAGE, run_features(store, org))
         .await?;
     let fingerprints = fingerprints_after_features(store, org, progress).await?;
-    let churn = progress.stage(CHURN_STAGE, run_churn(store, org)).await?;
+    let churn = progress
+        .stage(
+            CHURN_STAGE,
+            run_churn_with(store, org, &ChurnOptions::default(), progress),
+        )
+        .await?;
     Ok(IntelligenceSummary {
         features,
         churn,
@@ -655,16 +688,34 @@ struct Scored {
     tier: RiskTier,
 }
 
-/// Fits the churn/CLV models on `org`'s purchases, stores a prediction per
-/// customer with a purchase and horizon, and registers the fit (see the
-/// module docs).
+/// [`run_churn_with`] with the default [`ChurnOptions`] and no progress.
+///
+/// # Errors
+/// As [`run_churn_with`].
+pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, IntelligenceError> {
+    run_churn_with(store, org, &ChurnOptions::default(), &Progress::none()).await
+}
+
+/// Fits BG/NBD and Gamma-Gamma on `org`'s purchases, compares BG/NBD with
+/// the DeepHit network on the organization's holdout and serves the better
+/// one (see the module docs), stores a prediction per customer with a
+/// purchase and horizon, and registers the run with both models' holdout
+/// scores (and the served network's weights). Reports the network's epochs
+/// to `progress` under [`CHURN_TRAINING_STAGE`].
 ///
 /// # Errors
 /// [`IntelligenceError::NotEnoughData`] with fewer than
 /// [`MIN_CHURN_CUSTOMERS`] purchasers or [`MIN_REPEAT_CUSTOMERS`] repeat
-/// purchasers; [`IntelligenceError::Model`] when BG/NBD does not fit; store
-/// errors.
-pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, IntelligenceError> {
+/// purchasers; [`IntelligenceError::Model`] when BG/NBD does not fit on the
+/// whole history; store errors. Too little data for the holdout, or a
+/// network that cannot be trained, is not an error: BG/NBD is served and the
+/// registry says why.
+pub async fn run_churn_with(
+    store: &Store,
+    org: Uuid,
+    options: &ChurnOptions,
+    progress: &Progress,
+) -> Result<ChurnSummary, IntelligenceError> {
     let err = store_err(org);
     let input = store.analytics_input(org).await.map_err(&err)?;
     let transactions: Vec<Transaction<u32>> = input
@@ -703,17 +754,44 @@ pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, Intelli
     }
     let calibration_end = end.unwrap_or_default();
     let summaries: Vec<RepeatSummary> = histories.iter().map(|h| h.summary).collect();
-    let (bg, gg, summaries) = tokio::task::spawn_blocking(move || {
+    let customers: Vec<u32> = histories.iter().map(|h| h.customer).collect();
+    let data = org_data(&input);
+    let task_options = options.clone();
+    let task_progress = progress.clone();
+    let task = tokio::task::spawn_blocking(move || {
         let bg = BgNbd::fit_penalized(&summaries, BGNBD_PENALTY);
         let gg = GammaGamma::fit(&summaries);
-        (bg, gg, summaries)
-    })
-    .await
-    .map_err(|e| IntelligenceError::Task {
-        org,
-        job: "churn",
-        reason: e.to_string(),
-    })?;
+        let purchases = churn::PurchaseData {
+            data: &data,
+            transactions: &transactions,
+        };
+        let comparison = churn::compare(&purchases, calibration_end, &task_options, &task_progress);
+        let wanted = task_options
+            .serve
+            .or(comparison.as_ref().ok().map(|c| c.better))
+            .unwrap_or(ServedModel::Bgnbd);
+        let deephit = (wanted == ServedModel::Deephit).then(|| {
+            churn::serve_deephit(
+                &purchases,
+                calibration_end,
+                &customers,
+                &CHURN_HORIZONS_DAYS,
+                &task_options,
+                &task_progress,
+            )
+            .and_then(|(trained, p)| {
+                let (metrics, weights) = churn::deephit_metrics(&trained.model)?;
+                Ok((trained, p, metrics, weights))
+            })
+        });
+        (bg, gg, summaries, comparison, deephit)
+    });
+    let (bg, gg, summaries, comparison, deephit) =
+        task.await.map_err(|e| IntelligenceError::Task {
+            org,
+            job: "churn",
+            reason: e.to_string(),
+        })?;
     let bg = bg.map_err(|source| IntelligenceError::Model {
         org,
         step: "fit BG/NBD",
@@ -724,18 +802,54 @@ pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, Intelli
     let gg = gg.ok().filter(|g| g.mean_value().is_some());
     let params: BgNbdParams = bg.params();
 
+    let (served_model, served_reason, deephit) = match (&comparison, deephit) {
+        (_, Some(Ok(d))) => {
+            let reason = match (&comparison, options.serve) {
+                (Ok(c), None) => c.reason.clone(),
+                (Ok(c), Some(_)) => format!(
+                    "deephit is served because the options ask for it; {}",
+                    c.reason
+                ),
+                (Err(why), _) => format!(
+                    "deephit is served because the options ask for it, without a holdout comparison: {why}"
+                ),
+            };
+            (ServedModel::Deephit, reason, Some(d))
+        }
+        (_, Some(Err(why))) => (
+            ServedModel::Bgnbd,
+            format!("bgnbd is served: DeepHit could not be trained on the whole history: {why}"),
+            None,
+        ),
+        (Ok(c), None) => (ServedModel::Bgnbd, c.reason.clone(), None),
+        (Err(why), None) => (
+            ServedModel::Bgnbd,
+            format!("bgnbd is served: no holdout comparison: {why}"),
+            None,
+        ),
+    };
+
     let mut scored = Vec::with_capacity(histories.len());
-    for (h, s) in histories.iter().zip(&summaries) {
+    for (k, (h, s)) in histories.iter().zip(&summaries).enumerate() {
         let mut probabilities = [0.0; 3];
-        for (p, days) in probabilities.iter_mut().zip(CHURN_HORIZONS_DAYS) {
-            *p = params
-                .prob_no_purchase(s, days as f64 / 7.0)
-                .map_err(|source| IntelligenceError::Model {
-                    org,
-                    step: "churn probability",
-                    source,
-                })?
-                .clamp(0.0, 1.0);
+        match deephit.as_ref().and_then(|d| d.1.get(k)) {
+            Some(p) => {
+                for (out, v) in probabilities.iter_mut().zip(p) {
+                    *out = *v;
+                }
+            }
+            None => {
+                for (p, days) in probabilities.iter_mut().zip(CHURN_HORIZONS_DAYS) {
+                    *p = params
+                        .prob_no_purchase(s, days as f64 / 7.0)
+                        .map_err(|source| IntelligenceError::Model {
+                            org,
+                            step: "churn probability",
+                            source,
+                        })?
+                        .clamp(0.0, 1.0);
+                }
+            }
         }
         let clv = gg.as_ref().and_then(|g| {
             customer_lifetime_value(&params, g, s, CLV_HORIZON_MONTHS, MONTHLY_DISCOUNT_RATE)
@@ -775,8 +889,18 @@ pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, Intelli
         .record_churn_predictions(org, &version, now, &rows)
         .await
         .map_err(&err)?;
+    let (holdout, holdout_skipped) = match comparison {
+        Ok(c) => (Some(c), None),
+        Err(why) => (None, Some(why)),
+    };
     let metrics = json!({
-        "model": "BG/NBD (penalized ML) + Gamma-Gamma",
+        "model": "churn: BG/NBD or DeepHit, whichever is better on the holdout; CLV: BG/NBD + Gamma-Gamma",
+        "served_model": served_model.as_str(),
+        "served_reason": served_reason,
+        "holdout": holdout.as_ref().map_or_else(
+            || json!({ "skipped": holdout_skipped }),
+            |c| json!(c),
+        ),
         "bgnbd": {
             "r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b,
             "log_likelihood": bg.log_likelihood,
@@ -789,6 +913,15 @@ pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, Intelli
             "log_likelihood": g.log_likelihood,
             "customers": g.customers,
         })),
+        "deephit": deephit.as_ref().map(|(trained, _, saved, _)| {
+            let mut m = saved.clone();
+            if let Some(o) = m.as_object_mut() {
+                o.insert("training_customers".into(), json!(trained.customers));
+                o.insert("best_epoch".into(), json!(trained.best_epoch));
+            }
+            m
+        }),
+        "weights_stored": deephit.is_some(),
         "calibration_end": calibration_end,
         "time_unit": "weeks",
         "horizons_days": CHURN_HORIZONS_DAYS,
@@ -796,10 +929,16 @@ pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, Intelli
         "monthly_discount_rate": MONTHLY_DISCOUNT_RATE,
         "tier_thresholds_90d": {"very_high": 0.8, "high": 0.6, "medium": 0.4},
     });
-    store
+    let model_id = store
         .register_model(Some(org), CHURN_MODEL, &version, metrics, None)
         .await
         .map_err(&err)?;
+    if let Some((_, _, _, weights)) = &deephit {
+        store
+            .save_model_artifact(org, model_id, DEEPHIT_WEIGHTS_FORMAT, weights)
+            .await
+            .map_err(&err)?;
+    }
 
     let mut tiers: BTreeMap<String, usize> = RiskTier::ALL
         .iter()
@@ -811,6 +950,10 @@ pub async fn run_churn(store: &Store, org: Uuid) -> Result<ChurnSummary, Intelli
     let clvs: Vec<f64> = scored.iter().filter_map(|s| s.clv).collect();
     Ok(ChurnSummary {
         customers: scored.len(),
+        served_model,
+        served_reason,
+        holdout,
+        holdout_skipped,
         tiers,
         model_version: version,
         log_likelihood: bg.log_likelihood,
@@ -850,7 +993,10 @@ impl IntelligenceJobs {
     ) -> Result<Value, IntelligenceError> {
         match kind {
             JobKind::Churn => progress
-                .stage(CHURN_STAGE, run_churn(&self.store, org))
+                .stage(
+                    CHURN_STAGE,
+                    run_churn_with(&self.store, org, &ChurnOptions::default(), progress),
+                )
                 .await
                 .map(|s| json!(s)),
             JobKind::Features => {

@@ -502,6 +502,31 @@ impl IntelligenceTools {
         Ok(rows)
     }
 
+    /// The model that made the predictions of `version` (`deephit` or
+    /// `bgnbd`), from the churn run's registry entry; runs registered before
+    /// the holdout comparison existed served BG/NBD.
+    async fn served_model(
+        &self,
+        org: Uuid,
+        version: &str,
+        tool: &'static str,
+    ) -> Result<String, ToolError> {
+        let latest = self
+            .store
+            .latest_model(Some(org), super::CHURN_MODEL)
+            .await
+            .map_err(failed(tool))?;
+        Ok(latest
+            .filter(|m| m.version == version)
+            .and_then(|m| {
+                m.metrics
+                    .get("served_model")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| super::ServedModel::Bgnbd.as_str().to_string()))
+    }
+
     async fn churn_predictions(
         &self,
         org: Uuid,
@@ -559,10 +584,12 @@ impl IntelligenceTools {
                 segment: personas.get(c).cloned(),
             })
             .collect();
+        let model = self.served_model(org, &model_version, tool).await?;
         Ok(ChurnPredictionsOutput {
             horizon_days: horizon,
             predicted_at,
             model_version,
+            model,
             matching: matching.len() as u64,
             customers,
         })
@@ -576,6 +603,11 @@ impl IntelligenceTools {
         let tool = AtRiskCustomers::NAME;
         let rows = self.latest(org, tool).await?;
         let predicted_at = rows.first().map(|r| r.predicted_at).unwrap_or_default();
+        let version = rows
+            .first()
+            .map(|r| r.model_version.clone())
+            .unwrap_or_default();
+        let model = self.served_model(org, &version, tool).await?;
         let risks = by_customer(&rows);
         let spend: HashMap<Uuid, f64> = self
             .store
@@ -633,6 +665,7 @@ impl IntelligenceTools {
                 })
                 .collect(),
             predicted_at,
+            model,
         })
     }
 

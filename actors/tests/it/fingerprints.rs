@@ -3,13 +3,15 @@
 //! registered, neighbours of a steady buyer mostly steady buyers, and a
 //! clear error when too few customers have events.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aima_actors::intelligence::{
     FINGERPRINT_DRIFT_ALERT, FINGERPRINT_MODEL, FingerprintOptions, IntelligenceError,
-    run_features, run_fingerprints_with,
+    StoredWeights, run_features, run_fingerprints_with, sequences,
 };
 use aima_actors::{Handlers, Progress, Runtime, RuntimeOptions};
+use aima_models::fingerprint::{FingerprintConfig, FingerprintModel, SeqEvent};
 use aima_runtime::registry::ToolContext;
 use aima_runtime::store::NeighbourFilter;
 use aima_runtime::store::testing::Ctx;
@@ -19,13 +21,20 @@ use aima_runtime::store_tests;
 use serde_json::json;
 use uuid::Uuid;
 
-store_tests!(fingerprint_job_clusters_and_neighbours);
+store_tests!(
+    fingerprint_job_clusters_and_neighbours,
+    stored_weights_reproduce_embeddings
+);
 
 fn options() -> FingerprintOptions {
     FingerprintOptions {
         epochs: 3,
         min_cluster_floor: 8,
         seed: 7,
+        // Train afresh each run, so the drift check below sees what a fresh
+        // model makes of the same data (stored weights: see
+        // `stored_weights_reproduce_embeddings`).
+        stored_weights: StoredWeights::Retrain,
         ..FingerprintOptions::default()
     }
 }
@@ -139,7 +148,8 @@ async fn fingerprint_job_clusters_and_neighbours(ctx: Ctx) {
         .unwrap()
         .unwrap();
     assert_eq!(model.version, s.model_version);
-    assert_eq!(model.metrics["weights_stored"], false);
+    assert_eq!(model.metrics["weights_stored"], true);
+    assert_eq!(model.metrics["weights"]["mode"], "trained");
     assert_eq!(
         model.metrics["clusters"].as_array().unwrap().len(),
         s.clusters.len()
@@ -305,4 +315,148 @@ async fn fingerprint_job_clusters_and_neighbours(ctx: Ctx) {
         );
         assert!(a.customer_id.is_some());
     }
+}
+
+/// The vectors of the organization's stored fingerprints, by customer.
+async fn vectors(store: &aima_runtime::store::Store, org: Uuid) -> HashMap<Uuid, Vec<f32>> {
+    store
+        .fingerprints(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.customer_id, f.vector))
+        .collect()
+}
+
+async fn stored_weights_reproduce_embeddings(ctx: Ctx) {
+    let store = &ctx.store;
+    let (org, [steady, _, _]) = fixture(store, "beans").await;
+    run_features(store, org).await.unwrap();
+    let reuse = FingerprintOptions {
+        stored_weights: StoredWeights::Reuse,
+        ..options()
+    };
+    // Nothing stored yet: Reuse trains afresh and says why.
+    let first = run_fingerprints_with(store, org, &reuse, &Progress::none())
+        .await
+        .unwrap();
+    assert_eq!(first.weights.mode, "trained");
+    assert_eq!(first.weights.note.as_deref(), Some("no stored weights"));
+    assert_eq!(first.trained_on, 60);
+    let trained = vectors(store, org).await;
+
+    // The stored weights round-trip: loaded again, they embed every
+    // customer exactly as the run did before saving them.
+    let artifact = store
+        .latest_model_artifact(org, FINGERPRINT_MODEL)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(artifact.model.version, first.model_version);
+    assert_eq!(artifact.format, "safetensors");
+    let config: FingerprintConfig =
+        serde_json::from_value(artifact.model.metrics["config"].clone()).unwrap();
+    assert_eq!(config, options().model);
+    let model = FingerprintModel::from_safetensors(config, &artifact.bytes).unwrap();
+    let input = store.analytics_input(org).await.unwrap();
+    let seqs = sequences(&input);
+    let as_of = input.orders.iter().map(|o| o.ordered_at).max().unwrap();
+    let as_of_days = as_of.timestamp() as f64 / 86_400.0;
+    let refs: Vec<&[SeqEvent]> = seqs.iter().map(Vec::as_slice).collect();
+    let again = model.embed(&refs, as_of_days, 256).unwrap();
+    for (i, id) in input.customers.iter().enumerate() {
+        assert_eq!(
+            again.row(i).unwrap(),
+            trained[id].as_slice(),
+            "customer {i}"
+        );
+    }
+
+    // Reuse embeds with the stored weights without training: the very same
+    // vectors, and the same neighbours.
+    let near_before = store
+        .nearest_fingerprints(org, steady[0], 5, &NeighbourFilter::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let reused = run_fingerprints_with(store, org, &reuse, &Progress::none())
+        .await
+        .unwrap();
+    assert_eq!(reused.weights.mode, "reused");
+    assert_eq!(
+        reused.weights.from_version.as_deref(),
+        Some(first.model_version.as_str())
+    );
+    assert_eq!(reused.trained_on, 0);
+    assert_eq!(reused.final_loss, first.final_loss);
+    assert_eq!(vectors(store, org).await, trained);
+    let near_after = store
+        .nearest_fingerprints(org, steady[0], 5, &NeighbourFilter::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(near_before, near_after);
+    // Only the latest weights are kept.
+    let latest = store
+        .latest_model_artifact(org, FINGERPRINT_MODEL)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.model.version, reused.model_version);
+    assert_eq!(latest.bytes, artifact.bytes);
+    assert_eq!(
+        store
+            .load_model_artifact(org, artifact.model.id)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Fine-tuning continues from them: one epoch, new weights.
+    let tuned = run_fingerprints_with(
+        store,
+        org,
+        &FingerprintOptions {
+            stored_weights: StoredWeights::FineTune,
+            ..options()
+        },
+        &Progress::none(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tuned.weights.mode, "fine_tuned");
+    assert_eq!(
+        tuned.weights.from_version.as_deref(),
+        Some(reused.model_version.as_str())
+    );
+    let model = store
+        .latest_model(Some(org), FINGERPRINT_MODEL)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(model.metrics["epochs"], 1);
+    assert_ne!(vectors(store, org).await, trained);
+
+    // Another architecture cannot use them: trained afresh, with the reason.
+    let other = FingerprintOptions {
+        model: FingerprintConfig {
+            out_dim: 16,
+            ..options().model
+        },
+        ..reuse
+    };
+    let fresh = run_fingerprints_with(store, org, &other, &Progress::none())
+        .await
+        .unwrap();
+    assert_eq!(fresh.weights.mode, "trained");
+    assert!(
+        fresh
+            .weights
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("another architecture")),
+        "{:?}",
+        fresh.weights
+    );
+    assert_eq!(vectors(store, org).await.values().next().unwrap().len(), 16);
 }

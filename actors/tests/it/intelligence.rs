@@ -378,6 +378,18 @@ async fn demo_scale_run_all() {
     let fingerprints_s = t.elapsed().as_secs_f64();
     eprintln!("fingerprints {fingerprints_s:.1} s: {}", json!(fp));
     assert_eq!(fp.trained_on, 2_000);
+    // A second run fine-tunes the stored weights (one epoch instead of two).
+    let t = std::time::Instant::now();
+    let again =
+        aima_actors::intelligence::run_fingerprints(&store, org, &aima_actors::Progress::none())
+            .await
+            .unwrap();
+    eprintln!(
+        "fingerprints again {:.1} s: weights {}",
+        t.elapsed().as_secs_f64(),
+        json!(again.weights)
+    );
+    assert_eq!(again.weights.mode, "fine_tuned");
     let t = std::time::Instant::now();
     let c = aima_actors::intelligence::run_churn(&store, org)
         .await

@@ -4,6 +4,7 @@
 
 mod beans;
 mod bench;
+mod churn_models;
 mod fingerprints;
 mod ingest;
 mod intelligence;

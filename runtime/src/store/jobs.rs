@@ -329,3 +329,126 @@ impl Store {
         })
     }
 }
+
+/// Trained weights stored with a model registry entry
+/// ([`Store::save_model_artifact`]).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ModelArtifact {
+    /// The registry entry the weights belong to.
+    #[sqlx(flatten)]
+    pub model: ModelRecord,
+    /// How the bytes are encoded (e.g. `safetensors`, or a caller's name for
+    /// a JSON envelope around safetensors).
+    pub format: String,
+    /// The weights.
+    pub bytes: Vec<u8>,
+}
+
+impl Store {
+    /// Stores `bytes` (encoded as `format`) as the weights of the registry
+    /// entry `model_id` of `org`, replacing any weights it already had, and
+    /// deletes the weights of the organization's other entries of the same
+    /// model name: only the latest weights of a model are kept (their
+    /// registry rows and metrics stay). One transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] (entity `model`) when `model_id` is not a
+    /// registry entry of `org`; [`StoreError::Database`].
+    pub async fn save_model_artifact(
+        &self,
+        org: Uuid,
+        model_id: Uuid,
+        format: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let op = "save a model artifact";
+        dispatch!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(StoreError::db(op))?;
+            let inserted = sqlx::query(
+                "INSERT INTO model_artifacts (model_id, organization_id, format, bytes, \
+                 created_at) SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM \
+                 model_registry WHERE id = $1 AND organization_id = $2) \
+                 ON CONFLICT (model_id) DO UPDATE SET format = excluded.format, \
+                 bytes = excluded.bytes, created_at = excluded.created_at",
+            )
+            .bind(model_id)
+            .bind(org)
+            .bind(format)
+            .bind(bytes)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(op))?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::NotFound {
+                    entity: "model",
+                    id: model_id,
+                });
+            }
+            sqlx::query(
+                "DELETE FROM model_artifacts WHERE organization_id = $1 AND model_id <> $2 \
+                 AND model_id IN (SELECT id FROM model_registry WHERE organization_id = $1 \
+                 AND model = (SELECT model FROM model_registry WHERE id = $2))",
+            )
+            .bind(org)
+            .bind(model_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(op))?;
+            tx.commit().await.map_err(StoreError::db(op))?;
+        });
+        Ok(())
+    }
+
+    /// The weights stored with the registry entry `model_id` of `org`, if
+    /// any (never another organization's).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn load_model_artifact(
+        &self,
+        org: Uuid,
+        model_id: Uuid,
+    ) -> Result<Option<ModelArtifact>, StoreError> {
+        dispatch!(self, |pool| {
+            sqlx::query_as::<_, ModelArtifact>(
+                "SELECT r.id, r.organization_id, r.model, r.version, r.metrics, \
+                 r.artifact_path, r.trained_at, a.format, a.bytes FROM model_artifacts a \
+                 JOIN model_registry r ON r.id = a.model_id \
+                 WHERE a.model_id = $1 AND a.organization_id = $2",
+            )
+            .bind(model_id)
+            .bind(org)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db("load a model artifact"))
+        })
+    }
+
+    /// The most recently registered entry of `model` for `org` that has
+    /// stored weights, with them; `None` when no entry has any.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub async fn latest_model_artifact(
+        &self,
+        org: Uuid,
+        model: &str,
+    ) -> Result<Option<ModelArtifact>, StoreError> {
+        dispatch!(self, |pool| {
+            sqlx::query_as::<_, ModelArtifact>(
+                "SELECT r.id, r.organization_id, r.model, r.version, r.metrics, \
+                 r.artifact_path, r.trained_at, a.format, a.bytes FROM model_registry r \
+                 JOIN model_artifacts a ON a.model_id = r.id \
+                 WHERE r.organization_id = $1 AND r.model = $2 \
+                 ORDER BY r.trained_at DESC, r.id DESC LIMIT 1",
+            )
+            .bind(org)
+            .bind(model)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db("load the latest model artifact"))
+        })
+    }
+}

@@ -55,6 +55,7 @@ pub use intelligence::{
     AnalyticsEvent, AnalyticsInput, AnalyticsItem, AnalyticsOrder, ChurnPrediction, CurrentSegment,
     NewChurnPrediction, PersonaTransition, RFM_SEGMENT_KIND, SegmentMember,
 };
+pub use jobs::ModelArtifact;
 pub use organizations::validate_slug;
 pub use secrets::SecretKey;
 pub use tx::StoreTx;
