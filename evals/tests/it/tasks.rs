@@ -1,5 +1,6 @@
-//! The shipped task files parse, name known tools and facts, and cover
-//! what the issue asks; bad files fail naming the file, task and field.
+//! The shipped task files and the holdout set parse, name known tools and
+//! facts, and cover what the issue asks; bad files fail naming the file,
+//! task and field.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -9,6 +10,11 @@ use aima_evals::world::{World, WorldConfig};
 
 pub fn shipped_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tasks")
+}
+
+/// The holdout set: tasks the planner is not tuned on (`evals/tasks-holdout/`).
+pub fn holdout_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tasks-holdout")
 }
 
 pub fn known_tools() -> Vec<String> {
@@ -73,6 +79,98 @@ fn shipped_tasks_parse_resolve_and_cover_the_catalog() {
         "similar_customers",
     ] {
         assert!(tools.contains(t), "no task expects {t}");
+    }
+}
+
+/// Lowercase, letters and digits only: near-copies differing in case or
+/// punctuation compare equal.
+fn normalized(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn texts(t: &task::Task) -> Vec<String> {
+    t.turns
+        .iter()
+        .filter_map(|turn| match turn {
+            task::Turn::Say(s) => Some(normalized(s)),
+            task::Turn::Decide(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn holdout_tasks_parse_resolve_cover_and_do_not_copy_the_shipped_ones() {
+    let known = known_tools();
+    let loaded = task::load_dir(&holdout_dir(), &known).expect("holdout tasks load");
+    let shipped = task::load_dir(&shipped_dir(), &known).expect("tasks load");
+    assert!(loaded.len() >= 40, "{} holdout tasks", loaded.len());
+    let shipped_ids: BTreeSet<&str> = shipped.iter().map(|t| t.task.id.as_str()).collect();
+    let shipped_texts: BTreeSet<String> = shipped.iter().flat_map(|t| texts(&t.task)).collect();
+    let mut worlds: BTreeMap<u64, World> = BTreeMap::new();
+    let mut per_category: BTreeMap<Category, usize> = BTreeMap::new();
+    let mut families: BTreeMap<String, usize> = BTreeMap::new();
+    let mut tools = BTreeSet::new();
+    for t in &loaded {
+        assert!(t.task.id.starts_with("ho-"), "{}: ids start with ho-", t.task.id);
+        assert!(!shipped_ids.contains(t.task.id.as_str()), "{}", t.task.id);
+        for text in texts(&t.task) {
+            assert!(
+                !shipped_texts.contains(&text),
+                "{} copies a shipped turn: {text}",
+                t.task.id
+            );
+        }
+        let w = worlds
+            .entry(t.task.seed)
+            .or_insert_with(|| World::generate(WorldConfig::new(t.task.seed)).expect("world"));
+        let r = task::resolve(t, w).unwrap_or_else(|e| panic!("{e}"));
+        *per_category.entry(t.task.category).or_default() += 1;
+        if let Some(f) = &t.task.family {
+            *families.entry(f.clone()).or_default() += 1;
+        }
+        tools.extend(r.tools.iter().map(|x| x.name.clone()));
+        if let Some(task::ResolvedAnswer::Approval { tool, .. }) = &r.answer {
+            tools.insert(tool.clone());
+        }
+    }
+    for c in [
+        Category::SingleTool,
+        Category::MultiTool,
+        Category::FollowUp,
+        Category::Paraphrase,
+        Category::Unanswerable,
+        Category::Approval,
+        Category::AnalyticsTruth,
+    ] {
+        assert!(
+            per_category.get(&c).copied().unwrap_or(0) >= 3,
+            "{c:?} has too few holdout tasks"
+        );
+    }
+    assert!(
+        families.len() >= 3 && families.values().all(|n| *n == 5),
+        "{families:?}"
+    );
+    for t in [
+        "customer_count",
+        "customer_search",
+        "customer_profile",
+        "revenue_over_time",
+        "top_products",
+        "import_status",
+        "tag_customers",
+        "segments_overview",
+        "segment_members",
+        "drift_alerts",
+        "churn_predictions",
+        "at_risk_customers",
+        "clv_by_segment",
+        "similar_customers",
+    ] {
+        assert!(tools.contains(t), "no holdout task expects {t}");
     }
 }
 
