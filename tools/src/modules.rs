@@ -708,9 +708,9 @@ pub struct AtRiskCustomersOutput {
 
 impl Tool for AtRiskCustomers {
     const NAME: &'static str = "at_risk_customers";
-    const DESCRIPTION: &'static str = "Valuable customers (spend at or above the median) with the \
-        highest 90-day churn risk, each with the recommended intervention: what to do to keep \
-        them (M6 CLV and churn).";
+    const DESCRIPTION: &'static str = "Valuable customers (spend at or above the median) most \
+        likely to churn, highest 90-day churn risk first: who to contact or call first, each with \
+        the recommended intervention to keep them (M6 CLV and churn).";
     const EFFECT: Effect = Effect::ReadOnly;
     const MODULE: Module = Module::M6;
     const EXAMPLES: &'static [&'static str] = &[

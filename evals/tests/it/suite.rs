@@ -15,13 +15,16 @@ use aima_runtime::llm::offline::OfflineProvider;
 
 use crate::tasks::{holdout_dir, known_tools, shipped_dir};
 
-/// Lowest overall pass@1 accepted. Measured: 0.650 (78 of 120, pass^4 0.650) on
-/// 2026-12-05; raise it as the planner improves.
-const FLOOR: f64 = 0.62;
+/// Lowest overall pass@1 accepted. Measured: 0.992 (119 of 120, pass^4 0.992)
+/// on 2026-12-05 (0.650 before the planner was tuned); raise it as the planner
+/// improves.
+const FLOOR: f64 = 0.97;
 
-/// Lowest overall pass@1 accepted on the holdout set. Measured: 0.325 (13 of 40) before any tuning
-/// on 2026-12-05; never tune the planner to the holdout wordings to raise it.
-const HOLDOUT_FLOOR: f64 = 0.30;
+/// Lowest overall pass@1 accepted on the holdout set. Measured on 2026-12-05:
+/// 0.325 (13 of 40) before any tuning, 0.500 (20 of 40) after tuning on the
+/// shipped tasks only. Never tune the planner to the holdout wordings to
+/// raise it.
+const HOLDOUT_FLOOR: f64 = 0.47;
 
 /// Runs per task.
 const K: usize = 4;
@@ -75,7 +78,10 @@ async fn shipped_suite_on_the_offline_provider_meets_the_floor() {
     eprintln!("{summary_holdout} ({:.1} s)", holdout_time.as_secs_f64());
     let json = serde_json::to_value(&report).unwrap();
     assert!(json["overall"]["pass_at_1"].is_number() && json["tasks"][0]["id"].is_string());
-    for (r, s) in [(&report, &summary_shipped), (&report_holdout, &summary_holdout)] {
+    for (r, s) in [
+        (&report, &summary_shipped),
+        (&report_holdout, &summary_holdout),
+    ] {
         assert!(
             (r.overall.pass_hat_k - r.overall.pass_at_1).abs() < 1e-9,
             "the offline provider is not deterministic: {s}"

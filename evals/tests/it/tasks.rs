@@ -114,7 +114,11 @@ fn holdout_tasks_parse_resolve_cover_and_do_not_copy_the_shipped_ones() {
     let mut families: BTreeMap<String, usize> = BTreeMap::new();
     let mut tools = BTreeSet::new();
     for t in &loaded {
-        assert!(t.task.id.starts_with("ho-"), "{}: ids start with ho-", t.task.id);
+        assert!(
+            t.task.id.starts_with("ho-"),
+            "{}: ids start with ho-",
+            t.task.id
+        );
         assert!(!shipped_ids.contains(t.task.id.as_str()), "{}", t.task.id);
         for text in texts(&t.task) {
             assert!(

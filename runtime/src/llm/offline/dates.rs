@@ -32,7 +32,7 @@ const MONTH: &str = r"january|february|march|april|may|june|july|august|septembe
 /// One date expression: a day, a month of a year, a quarter of a year, or a year.
 fn point_re() -> String {
     format!(
-        r"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTH})\.?,?\s+\d{{4}}|(?:{MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|(?:{MONTH})\.?,?\s+(?:of\s+)?\d{{4}}|q[1-4]\s*(?:of\s+)?\d{{4}}|(?:{MONTH})|(?:19|20)\d{{2}})"
+        r"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTH})\.?,?\s+\d{{4}}|(?:{MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|(?:{MONTH})\.?,?\s+(?:of\s+)?\d{{4}}|q[1-4]\s*(?:of\s+)?\d{{4}}|(?:{MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTH})\b|(?:{MONTH})|(?:19|20)\d{{2}})"
     )
 }
 
@@ -64,7 +64,7 @@ static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static QUARTER_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?P<q>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter(?:\s+(?:of\s+)?(?P<y>\d{4}))?\b|\b(?P<h>h[12])\s*(?P<hy>\d{4})\b|\bq(?P<qq>[1-4])\b",
+        r"(?i)\b(?P<q>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter(?:\s+(?:of\s+)?(?P<y>\d{4}))?\b|\b(?P<h>h[12])\s*(?P<hy>\d{4})\b|\b(?P<half>first|second|1st|2nd)\s+half(?:\s+(?:of\s+)?(?P<halfy>\d{4}))?\b|\bq(?P<qq>[1-4])\b",
     )
     .unwrap_or_else(|e| panic!("quarter regex: {e}"))
 });
@@ -152,6 +152,13 @@ fn parse_point(s: &str, reference: NaiveDate, year_hint: Option<i32>) -> Option<
     static MY: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)^([a-z]+)\.?,?\s+(?:of\s+)?(\d{4})$").unwrap_or_else(|e| panic!("{e}"))
     });
+    static MD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?$")
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
+    static DM: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)$").unwrap_or_else(|e| panic!("{e}"))
+    });
     static QY: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)^q([1-4])\s*(?:of\s+)?(\d{4})$").unwrap_or_else(|e| panic!("{e}"))
     });
@@ -173,6 +180,24 @@ fn parse_point(s: &str, reference: NaiveDate, year_hint: Option<i32>) -> Option<
     }
     if let Some(c) = MDY.captures(s) {
         let d = ymd(num(&c, 3)? as i32, month_num(&c[1])?, num(&c, 2)?)?;
+        return Some(Period {
+            start: Some(d),
+            end: Some(d),
+        });
+    }
+    if let Some(c) = MD.captures(s) {
+        let m = month_num(&c[1])?;
+        let y = year_hint.unwrap_or_else(|| recent_year_for_month(m, reference));
+        let d = ymd(y, m, num(&c, 2)?)?;
+        return Some(Period {
+            start: Some(d),
+            end: Some(d),
+        });
+    }
+    if let Some(c) = DM.captures(s) {
+        let m = month_num(&c[2])?;
+        let y = year_hint.unwrap_or_else(|| recent_year_for_month(m, reference));
+        let d = ymd(y, m, num(&c, 1)?)?;
         return Some(Period {
             start: Some(d),
             end: Some(d),
@@ -367,6 +392,18 @@ pub(crate) fn find_periods(text: &str, reference: NaiveDate) -> Vec<Found> {
                 .and_then(|y| y.as_str().parse().ok())
                 .unwrap_or_else(|| recent_year_for_month((qn - 1) * 3 + 1, reference));
             quarter_period(y, qn)
+        } else if let Some(half) = c.name("half") {
+            let first =
+                half.as_str().to_lowercase().starts_with('f') || half.as_str().starts_with('1');
+            let start_month = if first { 1 } else { 7 };
+            let y = c
+                .name("halfy")
+                .and_then(|y| y.as_str().parse().ok())
+                .unwrap_or_else(|| recent_year_for_month(start_month, reference));
+            Some(Period {
+                start: ymd(y, start_month, 1),
+                end: month_end(y, start_month + 5),
+            })
         } else if let Some(h) = c.name("h") {
             let y: i32 = c
                 .name("hy")
@@ -466,6 +503,86 @@ pub(crate) fn find_periods(text: &str, reference: NaiveDate) -> Vec<Found> {
     found
 }
 
+/// A move of a period by whole units ("the month before": one month back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shift {
+    /// By this many days (negative is earlier); weeks are 7 days.
+    Days(i64),
+    /// By this many calendar months (negative is earlier); quarters are 3,
+    /// years 12.
+    Months(i32),
+}
+
+impl Shift {
+    /// `period` moved; a period of whole months stays whole months ("May"
+    /// a month back is all of April). `None` for an open period.
+    pub(crate) fn apply(self, period: Period) -> Option<Period> {
+        let (start, end) = (period.start?, period.end?);
+        let months = match self {
+            Shift::Days(days) => {
+                let d = chrono::Duration::days(days);
+                return Some(Period {
+                    start: start.checked_add_signed(d),
+                    end: end.checked_add_signed(d),
+                });
+            }
+            Shift::Months(m) => m,
+        };
+        let move_by = |d: NaiveDate| {
+            if months < 0 {
+                d.checked_sub_months(Months::new(months.unsigned_abs()))
+            } else {
+                d.checked_add_months(Months::new(months.unsigned_abs()))
+            }
+        };
+        let whole_months = start.day() == 1 && end.succ_opt().is_some_and(|n| n.day() == 1);
+        let new_start = move_by(start)?;
+        let new_end = if whole_months {
+            let e = move_by(ymd(end.year(), end.month(), 1)?)?;
+            month_end(e.year(), e.month())?
+        } else {
+            move_by(end)?
+        };
+        Some(Period {
+            start: Some(new_start),
+            end: Some(new_end),
+        })
+    }
+}
+
+/// A relative move of the previous period in a follow-up: "the month
+/// before", "a year earlier", "two weeks later", "same period last year",
+/// "year over year".
+pub(crate) fn shift_of(text: &str) -> Option<Shift> {
+    static SHIFT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(&format!(
+            r"(?i)\b(?:(?P<n>{NUMBER_RE})\s+)?(?P<unit>days?|weeks?|months?|quarters?|years?)\s+(?P<dir>before|prior|earlier|previously|after|later)\b|\bsame\s+(?:period|time|months?|quarter|week|days?|dates?)\s+(?:of\s+)?(?:last|a|the\s+previous|the\s+prior|one)\s+year\b|\b(?:year[\s-]+over[\s-]+year|year[\s-]+on[\s-]+year|yoy)\b"
+        ))
+        .unwrap_or_else(|e| panic!("shift regex: {e}"))
+    });
+    let c = SHIFT.captures(text)?;
+    // "same period last year", "year over year".
+    let Some(unit) = c.name("unit") else {
+        return Some(Shift::Months(-12));
+    };
+    let n = c
+        .name("n")
+        .and_then(|n| number_value(n.as_str()))
+        .and_then(|n| i32::try_from(n).ok())
+        .unwrap_or(1);
+    let forward = c
+        .name("dir")
+        .is_some_and(|d| matches!(d.as_str().to_lowercase().as_str(), "after" | "later"));
+    let by = if forward { n } else { -n };
+    Some(match unit.as_str().to_lowercase().chars().next() {
+        Some('d') => Shift::Days(i64::from(by)),
+        Some('w') => Shift::Days(7 * i64::from(by)),
+        Some('m') => Shift::Months(by),
+        Some('q') => Shift::Months(3 * by),
+        _ => Shift::Months(12 * by),
+    })
+}
+
 /// `text` with every found period replaced by spaces (so later extraction
 /// does not read its numbers).
 pub(crate) fn mask(text: &str, spans: &[(usize, usize)]) -> String {
@@ -526,5 +643,61 @@ mod tests {
         assert_eq!(one("since 2024-02-01"), (Some("2024-02-01".into()), None));
         assert!(find_periods("may I see the top products?", d("2024-06-15")).is_empty());
         assert!(find_periods("the top 5 products", d("2024-06-15")).is_empty());
+    }
+
+    #[test]
+    fn follow_up_shifts_move_the_previous_period() {
+        let may = Period {
+            start: Some(d("2024-05-01")),
+            end: Some(d("2024-05-31")),
+        };
+        let moved = |text: &str| {
+            shift_of(text)
+                .and_then(|s| s.apply(may))
+                .map(|p| (p.start.map(|x| x.to_string()), p.end.map(|x| x.to_string())))
+        };
+        // Whole months stay whole months (April has 30 days).
+        assert_eq!(
+            moved("and the month before?"),
+            Some(p("2024-04-01", "2024-04-30"))
+        );
+        assert_eq!(
+            moved("two months later"),
+            Some(p("2024-07-01", "2024-07-31"))
+        );
+        assert_eq!(
+            moved("same period last year"),
+            Some(p("2023-05-01", "2023-05-31"))
+        );
+        assert_eq!(moved("year over year"), Some(p("2023-05-01", "2023-05-31")));
+        assert_eq!(
+            moved("a quarter earlier"),
+            Some(p("2024-02-01", "2024-02-29"))
+        );
+        assert_eq!(
+            moved("the week before"),
+            Some(p("2024-04-24", "2024-05-24"))
+        );
+        assert_eq!(moved("what about revenue?"), None);
+        // An open period cannot be moved.
+        let open = Period {
+            start: Some(d("2024-05-01")),
+            end: None,
+        };
+        assert_eq!(
+            shift_of("the month before").and_then(|s| s.apply(open)),
+            None
+        );
+    }
+
+    #[test]
+    fn month_days_without_a_year_and_halves_resolve() {
+        assert_eq!(one("orders on March 3"), p("2024-03-03", "2024-03-03"));
+        assert_eq!(one("orders on 3 March"), p("2024-03-03", "2024-03-03"));
+        assert_eq!(one("the first half of 2023"), p("2023-01-01", "2023-06-30"));
+        assert_eq!(
+            one("the second half of 2023"),
+            p("2023-07-01", "2023-12-31")
+        );
     }
 }

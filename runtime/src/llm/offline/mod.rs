@@ -137,12 +137,65 @@ impl OfflineProvider {
                 _ => None,
             });
 
+        // 0. Subjects outside the store's own data (share prices, the
+        // weather, competitors' figures, calendars) get an honest refusal,
+        // even where a word of them matches a tool.
+        if let Some(subject) = text::outside_domain(question) {
+            return Ok(Plan::Say(answer::out_of_scope(
+                &request.tools,
+                Some(&format!(
+                    "I don't have data on {subject}: I can only answer from this organization's own customers, orders, events and models."
+                )),
+            )?));
+        }
+        // "And the month before?": the previous calls, their period moved.
+        if whole.period.is_none()
+            && let Some(previous) = &previous
+            && let Some(shift) = dates::shift_of(question)
+        {
+            let calls: Vec<ToolCall> = previous
+                .iter()
+                .filter_map(|prev| shift_period(prev, shift))
+                .enumerate()
+                .map(|(i, mut c)| {
+                    c.id = format!("call_{turn}_{}", i + 1);
+                    c
+                })
+                .collect();
+            if !calls.is_empty() {
+                return Ok(Plan::Calls(calls));
+            }
+        }
+        // A person the question points back to ("them", "this customer"):
+        // named earlier in this message, or in the previous turn's calls.
+        let referent = whole
+            .emails
+            .first()
+            .or(whole.names.first())
+            .cloned()
+            .or_else(|| previous.as_deref().and_then(person_in_calls));
+
         // 1. Route each clause.
         // A clause that routes nowhere ("... and amy@example.com") belongs
         // to the clause before it.
         let mut routed: Vec<(usize, String)> = Vec::new();
+        let with_referent = |clause: &str| {
+            let mut e = slots::extract(clause, reference);
+            if e.emails.is_empty()
+                && e.names.is_empty()
+                && text::points_back(clause)
+                && let Some(r) = &referent
+            {
+                if r.contains('@') {
+                    e.emails.push(r.clone());
+                } else {
+                    e.names.push(r.clone());
+                }
+            }
+            e
+        };
         for clause in route::clauses(question, &whole.protected) {
-            let e = slots::extract(&clause, reference);
+            let e = with_referent(&clause);
             match index.best(&e) {
                 Some(best) => routed.push((best.tool, clause)),
                 None => {
@@ -157,26 +210,31 @@ impl OfflineProvider {
         // products in 2023") applies to clauses without one, unless the
         // clause holding it is a question of its own ("..., and what were
         // sales last quarter?").
+        // The first clause's period always carries forward ("revenue last
+        // month and the top products").
         let shared = routed
             .iter()
-            .map(|(_, clause)| (clause, slots::extract(clause, reference).period))
-            .find(|(_, p)| p.is_some())
-            .filter(|(clause, _)| !starts_question(clause))
-            .and_then(|(_, p)| p);
+            .enumerate()
+            .map(|(i, (_, clause))| (i, clause, slots::extract(clause, reference).period))
+            .find(|(_, _, p)| p.is_some())
+            .filter(|(i, clause, _)| *i == 0 || !starts_question(clause))
+            .and_then(|(_, _, p)| p);
         let mut routed: Vec<(usize, slots::Entities)> = routed
             .into_iter()
             .map(|(tool, clause)| {
-                let mut e = slots::extract(&clause, reference);
+                let mut e = with_referent(&clause);
                 if e.period.is_none() {
                     e.period = shared;
                 }
                 (tool, e)
             })
             .collect();
-        if routed.is_empty()
-            && let Some(best) = index.best(&whole)
-        {
-            routed.push((best.tool, whole.clone()));
+        if routed.is_empty() {
+            let mut e = with_referent(question);
+            e.protected = whole.protected.clone();
+            if let Some(best) = index.best(&e) {
+                routed.push((best.tool, e));
+            }
         }
 
         if !routed.is_empty() {
@@ -184,32 +242,42 @@ impl OfflineProvider {
             let mut first_missing: Option<(usize, Vec<String>)> = None;
             for (tool, e) in &routed {
                 let spec = &index.specs[*tool];
-                let filled = slots::fill(&spec.input_schema, e);
-                if !filled.missing.is_empty() {
-                    first_missing.get_or_insert((*tool, filled.missing));
-                    continue;
+                // "2025 versus the first half of 2026", "Sydney versus
+                // Melbourne": one call per period or place compared.
+                for e in slots::compared(&spec.input_schema, e) {
+                    let filled = slots::fill(&spec.input_schema, &e);
+                    if !filled.missing.is_empty() {
+                        first_missing.get_or_insert((*tool, filled.missing));
+                        continue;
+                    }
+                    let arguments = Value::Object(filled.args);
+                    if calls
+                        .iter()
+                        .any(|c| c.name == spec.name && c.arguments == arguments)
+                    {
+                        continue;
+                    }
+                    calls.push(ToolCall {
+                        id: format!("call_{turn}_{}", calls.len() + 1),
+                        name: spec.name.clone(),
+                        arguments,
+                    });
                 }
-                let arguments = Value::Object(filled.args);
-                if calls
-                    .iter()
-                    .any(|c| c.name == spec.name && c.arguments == arguments)
-                {
-                    continue;
-                }
-                calls.push(ToolCall {
-                    id: format!("call_{turn}_{}", calls.len() + 1),
-                    name: spec.name.clone(),
-                    arguments,
-                });
             }
             // "what about revenue?" after "top products last month": a
-            // follow-up naming a new tool keeps the earlier period.
+            // follow-up naming a new tool keeps the earlier period; the same
+            // tool asked again ("rank them by units instead") keeps the
+            // earlier arguments the new question does not set.
             if whole.period.is_none()
-                && is_follow_up(question)
                 && let Some(previous) = &previous
             {
+                let follow_up = is_follow_up(question);
                 for call in &mut calls {
-                    inherit_period(call, previous);
+                    if let Some(prev) = previous.iter().find(|p| p.name == call.name) {
+                        inherit_arguments(call, prev);
+                    } else if follow_up {
+                        inherit_period(call, previous);
+                    }
                 }
             }
             if !calls.is_empty() {
@@ -271,6 +339,65 @@ fn is_follow_up(question: &str) -> bool {
     ]
     .iter()
     .any(|cue| q.starts_with(cue))
+}
+
+/// Fills the arguments `call` leaves out from `previous`, a call of the same
+/// tool in the previous turn.
+fn inherit_arguments(call: &mut ToolCall, previous: &ToolCall) {
+    let (Some(args), Some(prev)) = (
+        call.arguments.as_object_mut(),
+        previous.arguments.as_object(),
+    ) else {
+        return;
+    };
+    for (k, v) in prev {
+        args.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+}
+
+/// The person a call was about: its `customer`, `email` or first
+/// `customers` argument.
+fn person_in_calls(calls: &[ToolCall]) -> Option<String> {
+    calls.iter().find_map(|c| {
+        let args = c.arguments.as_object()?;
+        ["customer", "email", "customer_id"]
+            .iter()
+            .find_map(|k| args.get(*k).and_then(Value::as_str))
+            .or_else(|| {
+                args.get("customers")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.first())
+                    .and_then(Value::as_str)
+            })
+            .map(str::to_owned)
+    })
+}
+
+/// `call` with its `start`/`end` period moved by `shift`; `None` when the
+/// call has no bounded period.
+fn shift_period(call: &ToolCall, shift: dates::Shift) -> Option<ToolCall> {
+    let args = call.arguments.as_object()?;
+    let day = |k: &str| {
+        args.get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    };
+    let period = dates::Period {
+        start: Some(day("start")?),
+        end: Some(day("end")?),
+    };
+    let moved = shift.apply(period)?;
+    let mut out = args.clone();
+    for (k, d) in [("start", moved.start), ("end", moved.end)] {
+        if let Some(d) = d {
+            out.insert(k.to_owned(), Value::String(d.to_string()));
+        }
+    }
+    Some(ToolCall {
+        id: call.id.clone(),
+        name: call.name.clone(),
+        arguments: Value::Object(out),
+    })
 }
 
 /// Copies the previous turn's period arguments (same names, e.g. `start`,

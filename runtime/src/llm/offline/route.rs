@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use aima_tools::ToolSpec;
+use aima_tools::{Effect, ToolSpec};
 use regex::Regex;
 
 use super::embed::{Embedding, embed};
@@ -173,34 +173,74 @@ impl ToolIndex {
     /// The chosen tool for the question `e`, if any is confident enough.
     /// A tool qualifies when a non-operator word matched it, or when an
     /// operator word matched and the question carries a value for one of
-    /// its entity arguments ("look up jane@example.com"). Among qualifying
-    /// tools, one whose required arguments the question cannot fill counts
-    /// for less (x0.6): "list customers who live in Madrid" is a search, not
-    /// a profile of nobody.
+    /// its entity arguments ("look up jane@example.com"). A side-effecting
+    /// tool also needs an action verb ("tag", "add", "run", ...): a question
+    /// never changes data. Among qualifying tools:
+    /// - one whose required arguments the question cannot fill counts for
+    ///   less (x0.6): "list customers who live in Madrid" is a search, not a
+    ///   profile of nobody;
+    /// - each entity of the question the tool takes (a person, place,
+    ///   segment, tag, enumerated value, horizon) adds [`ENTITY_BONUS`], and
+    ///   each kind of entity it would drop subtracts [`ENTITY_MISS`]: "who
+    ///   is in the Hibernating segment?" lists that segment rather than
+    ///   describing all segments.
+    ///
+    /// When nothing qualifies, a question that fills every required argument
+    /// of some tool with an entity ("Who are our Champions?", "what do we
+    /// know about jane@example.com?") goes to the best-scoring such tool.
     pub(crate) fn best(&self, e: &slots::Entities) -> Option<Scored> {
-        let mut qualifying: Vec<Scored> = self
+        let action = ACTION.is_match(&e.rest);
+        let scored: Vec<Scored> = self
             .score(&e.rest)
             .into_iter()
+            .filter(|s| action || self.specs[s.tool].effect != Effect::SideEffecting)
+            .collect();
+        let adjust = |mut s: Scored| {
+            let schema = &self.specs[s.tool].input_schema;
+            let filled = slots::fill(schema, e);
+            if !filled.missing.is_empty() {
+                s.score *= 0.6;
+            }
+            let fit = slots::entity_fit(schema, e);
+            s.score += ENTITY_BONUS * fit.used as f32 - ENTITY_MISS * fit.dropped as f32;
+            s
+        };
+        let mut qualifying: Vec<Scored> = scored
+            .iter()
             .filter(|s| {
                 s.score >= THRESHOLD
                     && (s.subject
                         || (s.score > 1.2
                             && slots::entity_slots(&self.specs[s.tool].input_schema, e) > 0))
             })
-            .map(|mut s| {
-                if !slots::fill(&self.specs[s.tool].input_schema, e)
-                    .missing
-                    .is_empty()
-                {
-                    s.score *= 0.6;
-                }
-                s
-            })
+            .cloned()
+            .map(adjust)
             .collect();
+        if qualifying.is_empty() {
+            qualifying = scored
+                .into_iter()
+                .filter(|s| slots::fills_required_entity(&self.specs[s.tool].input_schema, e))
+                .map(adjust)
+                .collect();
+        }
         qualifying.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.tool.cmp(&b.tool)));
         qualifying.into_iter().next()
     }
 }
+
+/// Added per entity of the question a tool's arguments take.
+const ENTITY_BONUS: f32 = 1.0;
+
+/// Subtracted per kind of entity of the question a tool has no argument for.
+const ENTITY_MISS: f32 = 1.0;
+
+/// Verbs that ask for a change (a side-effecting tool needs one).
+static ACTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:tag|tags|tagged|label|labels|labelled|labeled|mark|marked|flag|flagged|add|apply|assign|put|attach|give|set|run|rerun|re-run|recompute|recalculate|refresh|update|trigger|redo|rebuild|send|create|remove|delete)\b",
+    )
+    .unwrap_or_else(|e| panic!("action regex: {e}"))
+});
 
 /// Added to the score of a tool whose result has the shape the question asks
 /// for (a count, or a list).
@@ -223,6 +263,15 @@ static SPLIT: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|e| panic!("split regex: {e}"))
 });
 
+static ENDS_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+$").unwrap_or_else(|e| panic!("email end regex: {e}"))
+});
+
+static STARTS_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+        .unwrap_or_else(|e| panic!("email start regex: {e}"))
+});
+
 /// Splits a question into clauses at conjunctions, never inside `protected`
 /// byte ranges (periods such as "between X and Y", quoted strings).
 pub(crate) fn clauses(text_in: &str, protected: &[(usize, usize)]) -> Vec<String> {
@@ -232,6 +281,11 @@ pub(crate) fn clauses(text_in: &str, protected: &[(usize, usize)]) -> Vec<String
         if protected
             .iter()
             .any(|(a, b)| m.start() < *b && m.end() > *a)
+        {
+            continue;
+        }
+        // "tag a@x.com and b@y.com": a list of e-mails is one argument.
+        if ENDS_EMAIL.is_match(&text_in[..m.start()]) && STARTS_EMAIL.is_match(&text_in[m.end()..])
         {
             continue;
         }
@@ -246,4 +300,48 @@ pub(crate) fn clauses(text_in: &str, protected: &[(usize, usize)]) -> Vec<String
         out.push(piece.to_owned());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn best_for(index: &ToolIndex, q: &str) -> Option<String> {
+        let e = slots::extract(q, EXAMPLE_REFERENCE);
+        index.best(&e).map(|b| index.specs[b.tool].name.clone())
+    }
+
+    #[test]
+    fn lists_of_emails_stay_in_one_clause() {
+        assert_eq!(
+            clauses("tag a@x.com and b@y.com as vip and show revenue", &[]),
+            vec!["tag a@x.com and b@y.com as vip", "show revenue"]
+        );
+    }
+
+    #[test]
+    fn side_effects_need_an_action_verb_and_entities_steer_the_choice() {
+        let index = ToolIndex::new(&aima_tools::catalog());
+        assert_eq!(
+            best_for(&index, "tag jane@example.com as vip").as_deref(),
+            Some("tag_customers")
+        );
+        // A question about tags changes nothing.
+        assert_ne!(
+            best_for(&index, "which customers have the vip tag?").as_deref(),
+            Some("tag_customers")
+        );
+        // Naming a segment asks for its members, not the overview.
+        assert_eq!(
+            best_for(&index, "who is in the Hibernating segment?").as_deref(),
+            Some("segment_members")
+        );
+        // An e-mail alone is a person to look up; a capitalized phrase alone
+        // is not.
+        assert_eq!(
+            best_for(&index, "what do we know about jane@example.com?").as_deref(),
+            Some("customer_profile")
+        );
+        assert_eq!(best_for(&index, "Who won the World Cup?"), None);
+    }
 }

@@ -17,6 +17,12 @@ use super::text::{self, NUMBER_RE};
 pub(crate) struct Entities {
     /// The first period mentioned.
     pub period: Option<Period>,
+    /// Every period mentioned, left to right ("2025 versus the first half
+    /// of 2026").
+    pub periods: Vec<Period>,
+    /// A forward horizon in days ("in the next 30 days", "60-day churn",
+    /// "next quarter").
+    pub days: Option<u64>,
     /// A count ("top 5", "ten customers").
     pub count: Option<u64>,
     /// Quoted strings, in order.
@@ -71,7 +77,7 @@ static QUOTED: LazyLock<Regex> =
     LazyLock::new(|| re(r#""([^"]+)"|“([^”]+)”|(?:^|[\s(:,])'([^']+)'"#));
 static COUNT: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"(?i)\b(?:top|first|best|worst|bottom|last|biggest|largest|highest|leading|most|show me|list|give me)\s+(?P<n>{NUMBER_RE})\b|\b(?P<m>{NUMBER_RE})\s+(?:most|top|best|biggest|largest|highest|latest|recent|last|customers?|clients?|buyers?|products?|items?|imports?|people|rows|results|entries)\b|\ba\s+dozen\b"
+        r"(?i)\b(?:top|first|best|worst|bottom|last|biggest|largest|highest|leading|most|show(?:\s+me)?|list|give\s+me|just)\s+(?P<n>{NUMBER_RE})\b|\b(?P<m>{NUMBER_RE})\s+(?:most|top|best|biggest|largest|highest|latest|recent|last|customers?|clients?|buyers?|products?|items?|imports?|people|members|names|accounts|rows|results|entries)\b|\ba\s+dozen\b"
     ))
 });
 static CAPS: LazyLock<Regex> = LazyLock::new(|| {
@@ -92,11 +98,84 @@ static TOPIC: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)\b(?:about|regarding|concerning|on|around|of)\s+(?:our\s+|the\s+|its\s+|their\s+|my\s+)?(?P<t>[a-z][a-z-]{2,}(?:\s+[a-z][a-z-]{2,}){0,2})\b",
     )
 });
-static TAG: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)\b(?:tag(?:ged)?|label(?:led)?|mark(?:ed)?|flag(?:ged)?)\b(?:[^.?!]*?)\b(?:as|with|tag)\s+(?P<t>[A-Za-z0-9_-]+)",
-    )
+/// "the tag vip", "label: winback", "with the tag loyalty".
+static TAG_NOUN: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?i)\b(?:tag|label|flag)\s*:?\s+["']?(?P<t>[A-Za-z0-9][A-Za-z0-9_-]*)"#)
 });
+/// "tag X as vip", "mark X with vip", "label them a winback".
+static TAG_AS: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?i)\b(?:as|with|to)\s+(?:(?:a|an|the)\s+)?["']?(?P<t>[A-Za-z0-9][A-Za-z0-9_-]*)"#)
+});
+/// "Label a@x.com and b@y.com winback": the word right after the last
+/// e-mail (masked to spaces).
+static TAG_AFTER: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\s+(?P<t>[A-Za-z0-9][A-Za-z0-9_-]*)\s*[.!?]?\s*$"));
+
+/// The tag a tagging request names, if any. `masked` has e-mails, quoted
+/// strings and periods blanked; `last_email_end` is where the last e-mail
+/// ended.
+fn tag_of(masked: &str, last_email_end: Option<usize>) -> Option<String> {
+    let usable = |t: &str| {
+        let l = t.to_lowercase();
+        !text::is_stop(&l)
+            && !matches!(
+                l.as_str(),
+                "tag" | "label" | "customer" | "customers" | "member" | "them" | "him" | "her"
+            )
+    };
+    let pick = |r: &Regex, hay: &str| {
+        r.captures_iter(hay)
+            .filter_map(|c| c.name("t").map(|t| t.as_str().to_owned()))
+            .find(|t| usable(t))
+    };
+    pick(&TAG_NOUN, masked)
+        .or_else(|| pick(&TAG_AS, masked))
+        .or_else(|| {
+            last_email_end
+                .and_then(|end| masked.get(end..))
+                .and_then(|rest| pick(&TAG_AFTER, rest))
+        })
+}
+
+/// A forward horizon in days: "next 30 days", "within 60 days", "a 90-day
+/// horizon", "next month" (30), "next quarter" (90).
+fn horizon_days(text_in: &str) -> Option<u64> {
+    static DAYS: LazyLock<Regex> = LazyLock::new(|| {
+        re(&format!(
+            r"(?i)\b(?P<fwd>(?:next|coming|within|in|over|upcoming|following)\s+(?:the\s+)?(?:next\s+|coming\s+)?)?(?P<n>{NUMBER_RE})(?P<sep>[\s-]+)days?\b"
+        ))
+    });
+    static UNIT: LazyLock<Regex> = LazyLock::new(|| {
+        re(&format!(
+            r"(?i)\b(?:next|coming|within|over\s+the\s+next|in\s+the\s+next|within\s+the\s+next)\s+(?:(?P<n>{NUMBER_RE})\s+)?(?P<u>months?|quarters?|weeks?)\b"
+        ))
+    });
+    for c in DAYS.captures_iter(text_in) {
+        // "in the next 30 days" or "a 60-day horizon"; not "the last 30 days".
+        let forward = c.name("fwd").is_some() || c.name("sep").is_some_and(|s| s.as_str() == "-");
+        if forward && let Some(n) = c.name("n").and_then(|n| text::number_value(n.as_str())) {
+            return Some(n);
+        }
+    }
+    let c = UNIT.captures(text_in)?;
+    let n = c
+        .name("n")
+        .and_then(|n| text::number_value(n.as_str()))
+        .unwrap_or(1);
+    let unit = c.name("u")?.as_str().to_lowercase();
+    let per = if unit.starts_with("month") {
+        30
+    } else if unit.starts_with("quarter") {
+        90
+    } else {
+        7
+    };
+    n.checked_mul(per)
+}
+
+/// Words that make the next capitalized word a person ("customer Jordan").
+static PERSON_CUE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b(?:named|called|customer|client|mr|mrs|ms|dr)\.?$"));
 
 fn month_or_day(w: &str) -> bool {
     let l = w.to_lowercase();
@@ -152,6 +231,8 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
     let masked = dates::mask(text_in, &spans);
     let periods = dates::find_periods(&masked, reference);
     e.period = periods.first().map(|f| f.period);
+    e.periods = periods.iter().map(|f| f.period).collect();
+    e.days = horizon_days(text_in);
     spans.extend(periods.iter().map(|f| f.span));
     e.protected = spans.clone();
     let masked = dates::mask(text_in, &spans);
@@ -188,11 +269,12 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
         re(r"(?i)\b(?:tag|tagged|label|labelled|labeled|mark|marked|flag|flagged)\b")
     });
     if TAG_VERB.is_match(&masked) {
-        e.tag = e.quoted.first().cloned().or_else(|| {
-            TAG.captures(&masked)
-                .and_then(|c| c.name("t"))
-                .map(|t| t.as_str().to_owned())
-        });
+        let last_email_end = EMAIL.find_iter(text_in).last().map(|m| m.end());
+        e.tag = e
+            .quoted
+            .first()
+            .cloned()
+            .or_else(|| tag_of(&masked, last_email_end));
     }
 
     for c in COUNT.captures_iter(&masked) {
@@ -244,10 +326,15 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
             .chars()
             .last()
             .is_none_or(|ch| matches!(ch, '.' | '?' | '!' | ':' | ';'));
+        // "Austin: how many customers ..." names its subject up front.
+        let headline = masked_now[m.end()..].starts_with([':', ',']);
         let words: Vec<&str> = if sentence_start {
             if words.len() < 2 {
-                continue;
-            }
+                if !headline || is_verb_like(words[0]) || text::is_stop(&words[0].to_lowercase()) {
+                    continue;
+                }
+                words
+            } else
             // "Jane Doe's profile": keep it; "Show Champions" was masked already.
             if text::is_stop(&words[0].to_lowercase()) || is_verb_like(words[0]) {
                 words[1..].to_vec()
@@ -272,6 +359,23 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
             spans.push((m.start(), m.end()));
         }
     }
+    // A bare country name ("How about Australia?") is a place, unless it
+    // follows a person cue ("customer Jordan").
+    let masked_people = dates::mask(text_in, &[]);
+    names.retain(|n| {
+        let is_country = crate::geo::country_code(n).is_some();
+        let person_cue = masked_people
+            .find(n.as_str())
+            .is_some_and(|at| PERSON_CUE.is_match(masked_people[..at].trim_end()));
+        if is_country && !person_cue {
+            if !e.places.contains(n) {
+                e.places.push(n.clone());
+            }
+            false
+        } else {
+            true
+        }
+    });
     e.names = names;
 
     if let Some(c) = TOPIC.captures(&dates::mask(text_in, &spans))
@@ -383,6 +487,24 @@ fn is_common_word(w: &str) -> bool {
                 | "segments"
                 | "profile"
                 | "aima"
+                // Marketing acronyms, written in capitals but never people.
+                | "clv"
+                | "ltv"
+                | "roi"
+                | "roas"
+                | "rfm"
+                | "mmm"
+                | "aov"
+                | "cac"
+                | "kpi"
+                | "kpis"
+                | "ctr"
+                | "cpa"
+                | "cpc"
+                | "cpm"
+                | "nps"
+                | "sku"
+                | "skus"
                 | "i"
                 | "i'm"
                 | "ok"
@@ -399,6 +521,7 @@ enum SlotKind {
     DateEnd,
     Enum(Vec<String>),
     Count,
+    Days,
     Segment,
     Country,
     City,
@@ -481,6 +604,9 @@ fn kind_of(root: &Value, name: &str, schema: &Value) -> SlotKind {
         return SlotKind::DateStart;
     }
     if types.iter().any(|t| t == "integer" || t == "number") {
+        if has(&["horizon", "days", "window"]) {
+            return SlotKind::Days;
+        }
         return SlotKind::Count;
     }
     if types.iter().any(|t| t == "array") {
@@ -540,6 +666,9 @@ fn kind_of(root: &Value, name: &str, schema: &Value) -> SlotKind {
 fn enum_word_forms(value: &str) -> Vec<String> {
     let v = value.to_lowercase();
     let mut forms = vec![v.clone()];
+    if v.contains(['_', '-']) {
+        forms.push(v.replace(['_', '-'], " "));
+    }
     match v.as_str() {
         "day" => forms.extend(["daily", "per day", "by day", "each day", "days"].map(String::from)),
         "week" => {
@@ -579,7 +708,9 @@ fn word_in(hay: &str, needle: &str) -> bool {
         let s = from + pos;
         let e = s + needle.len();
         let ok = (s == 0 || !hay.as_bytes()[s - 1].is_ascii_alphanumeric())
-            && (e == hay.len() || !hay.as_bytes()[e].is_ascii_alphanumeric());
+            // "high-value" is not the enum value "high".
+            && (e == hay.len()
+                || !(hay.as_bytes()[e].is_ascii_alphanumeric() || hay.as_bytes()[e] == b'-'));
         if ok {
             return true;
         }
@@ -627,6 +758,12 @@ pub(crate) fn fill(schema: &Value, e: &Entities) -> Filled {
         .map(|(n, s)| (n, s, kind_of(schema, n, s)))
         .collect();
     let has_country = kinds.iter().any(|(_, _, k)| *k == SlotKind::Country);
+    let takes_person = kinds.iter().any(|(_, _, k)| {
+        matches!(
+            k,
+            SlotKind::CustomerRef | SlotKind::Query | SlotKind::StringList { people: true }
+        )
+    });
     let rest_lower = e.rest.to_lowercase();
     let person = || {
         e.emails
@@ -639,22 +776,35 @@ pub(crate) fn fill(schema: &Value, e: &Entities) -> Filled {
         let v: Option<Value> = match kind {
             SlotKind::DateStart => e.period.and_then(|p| p.start).map(|d| json!(d.to_string())),
             SlotKind::DateEnd => e.period.and_then(|p| p.end).map(|d| json!(d.to_string())),
+            // Only outside periods: "last month" is not "by month". The
+            // longest form mentioned wins: "very high" over "high".
             SlotKind::Enum(values) => values
                 .iter()
-                // Only outside periods: "last month" is not "by month".
-                .find(|v| enum_word_forms(v).iter().any(|f| word_in(&rest_lower, f)))
-                .map(|v| json!(v)),
+                .filter_map(|v| {
+                    enum_word_forms(v)
+                        .into_iter()
+                        .filter(|f| word_in(&rest_lower, f))
+                        .map(|f| f.len())
+                        .max()
+                        .map(|len| (len, v))
+                })
+                .max_by_key(|(len, _)| *len)
+                .map(|(_, v)| json!(v)),
             SlotKind::Count => e.count.map(|n| bound(prop, n)),
+            SlotKind::Days => e.days.map(|n| bound(prop, n)),
             SlotKind::Segment => e.segments.first().map(|s| json!(s)),
             SlotKind::Country => e
                 .places
                 .iter()
                 .find(|p| crate::geo::country_code(p).is_some())
                 .map(|p| json!(p)),
+            // A capitalized word no person slot can take is a city
+            // ("customer count for Austin, Texas").
             SlotKind::City => e
                 .places
                 .iter()
                 .find(|p| !has_country || crate::geo::country_code(p).is_none())
+                .or_else(|| e.names.first().filter(|_| !takes_person))
                 .map(|p| json!(p)),
             SlotKind::Place => e.places.first().map(|p| json!(p)),
             SlotKind::CustomerRef => person().map(|p| json!(p)),
@@ -718,6 +868,148 @@ pub(crate) fn entity_slots(schema: &Value, e: &Entities) -> usize {
                 )
         })
         .count()
+}
+
+/// The questions `e` compares, one per period or place, when it names
+/// several and `schema` takes one: "revenue in 2025 versus the first half of
+/// 2026" is two calls. Otherwise `e` alone.
+pub(crate) fn compared(schema: &Value, e: &Entities) -> Vec<Entities> {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return vec![e.clone()];
+    };
+    let kinds: Vec<SlotKind> = props.iter().map(|(n, p)| kind_of(schema, n, p)).collect();
+    let dated = kinds
+        .iter()
+        .any(|k| matches!(k, SlotKind::DateStart | SlotKind::DateEnd));
+    if dated && e.periods.len() > 1 {
+        return e
+            .periods
+            .iter()
+            .map(|p| Entities {
+                period: Some(*p),
+                periods: vec![*p],
+                ..e.clone()
+            })
+            .collect();
+    }
+    let placed = kinds
+        .iter()
+        .any(|k| matches!(k, SlotKind::City | SlotKind::Country | SlotKind::Place));
+    let takes_person = kinds.iter().any(|k| {
+        matches!(
+            k,
+            SlotKind::CustomerRef | SlotKind::Query | SlotKind::StringList { people: true }
+        )
+    });
+    if placed && !takes_person {
+        let mut places = e.places.clone();
+        for n in &e.names {
+            if !places.contains(n) {
+                places.push(n.clone());
+            }
+        }
+        if places.len() > 1 {
+            return places
+                .into_iter()
+                .map(|p| Entities {
+                    places: vec![p],
+                    names: Vec::new(),
+                    ..e.clone()
+                })
+                .collect();
+        }
+    }
+    vec![e.clone()]
+}
+
+/// How well a tool's arguments fit the entities of a question.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Fit {
+    /// Kinds of entity (person, place, segment, tag, horizon, and each
+    /// enumerated argument set to other than its default) the tool takes.
+    pub used: usize,
+    /// Kinds of entity the question names (person, place, segment, tag)
+    /// that the tool has no argument for.
+    pub dropped: usize,
+}
+
+/// The [`Fit`] of the tool with input schema `schema` to `e`.
+pub(crate) fn entity_fit(schema: &Value, e: &Entities) -> Fit {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return Fit::default();
+    };
+    let filled = fill(schema, e);
+    let (mut person, mut place, mut segment, mut tag, mut days) =
+        (false, false, false, false, false);
+    let mut enums = 0;
+    for (name, prop) in props {
+        let Some(v) = filled.args.get(name) else {
+            continue;
+        };
+        match kind_of(schema, name, prop) {
+            SlotKind::CustomerRef | SlotKind::StringList { people: true } => person = true,
+            SlotKind::Query => {
+                if e.emails.is_empty() && e.names.is_empty() {
+                    place = true;
+                } else {
+                    person = true;
+                }
+            }
+            SlotKind::Country | SlotKind::City | SlotKind::Place => place = true,
+            SlotKind::Segment => segment = true,
+            SlotKind::Tag => tag = true,
+            SlotKind::Days => days = true,
+            SlotKind::Enum(_) if prop.get("default") != Some(v) => enums += 1,
+            _ => {}
+        }
+    }
+    let asked = [
+        (!e.emails.is_empty() || !e.names.is_empty(), person),
+        (!e.places.is_empty(), place),
+        (!e.segments.is_empty(), segment),
+        (e.tag.is_some(), tag),
+    ];
+    Fit {
+        used: [person, place, segment, tag, days]
+            .iter()
+            .filter(|b| **b)
+            .count()
+            + enums,
+        dropped: asked.iter().filter(|(a, u)| *a && !*u).count(),
+    }
+}
+
+/// Whether `e` fills every required argument of `schema` and at least one
+/// of them is an entity: a segment, a place, or a person given by e-mail.
+/// "Who are our Champions?" asks for `segment_members` by naming the
+/// segment alone.
+pub(crate) fn fills_required_entity(schema: &Value, e: &Entities) -> bool {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return false;
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let filled = fill(schema, e);
+    !required.is_empty()
+        && filled.missing.is_empty()
+        && required.iter().any(|r| {
+            props.get(*r).is_some_and(|prop| {
+                match kind_of(schema, r, prop) {
+                    SlotKind::Segment | SlotKind::Country | SlotKind::City | SlotKind::Place => {
+                        true
+                    }
+                    // A capitalized phrase alone ("the World Cup", "Wireless
+                    // Earbuds") is too weak a sign of a person; an e-mail is not.
+                    SlotKind::CustomerRef
+                    | SlotKind::Query
+                    | SlotKind::StringList { people: true } => !e.emails.is_empty(),
+                    _ => false,
+                }
+            })
+        })
 }
 
 /// Whether `e` carries a value for some property of `schema` (used for
@@ -804,5 +1096,138 @@ mod tests {
         assert_eq!(e.tag.as_deref(), Some("vip"));
         let e = extract("What do people say about our delivery?", r());
         assert_eq!(e.topic.as_deref(), Some("delivery"));
+    }
+
+    #[test]
+    fn tags_are_read_from_nouns_prepositions_and_position() {
+        let tag = |q: &str| extract(q, r()).tag;
+        assert_eq!(
+            tag("Add the tag newsletter to a@x.com").as_deref(),
+            Some("newsletter")
+        );
+        assert_eq!(
+            tag("tag b@x.com with the label: winback").as_deref(),
+            Some("winback")
+        );
+        assert_eq!(tag("mark a@x.com as a vip").as_deref(), Some("vip"));
+        assert_eq!(
+            tag("Label a@x.com and b@y.com winback").as_deref(),
+            Some("winback")
+        );
+        // No tagging verb, no tag.
+        assert_eq!(tag("who is a@x.com?"), None);
+    }
+
+    #[test]
+    fn countries_acronyms_counts_and_horizons() {
+        // A bare country is a place; after a person cue it is a name.
+        let e = extract("How about Australia?", r());
+        assert_eq!(
+            (e.places.clone(), e.names.clone()),
+            (vec!["Australia".to_owned()], vec![])
+        );
+        let e = extract("Show the customer Jordan", r());
+        assert_eq!(e.names, vec!["Jordan"]);
+        // Marketing acronyms are not people.
+        assert!(
+            extract("what is the CLV and ROI by segment", r())
+                .names
+                .is_empty()
+        );
+        assert_eq!(
+            extract("Hibernating segment. Show 50.", r()).count,
+            Some(50)
+        );
+        assert_eq!(
+            extract("show me 25 members of the Champions", r()).count,
+            Some(25)
+        );
+        assert_eq!(
+            extract("who will churn in the next 60 days", r()).days,
+            Some(60)
+        );
+        assert_eq!(extract("90-day churn outlook", r()).days, Some(90));
+    }
+
+    fn schema(props: Value, required: &[&str]) -> Value {
+        json!({"type": "object", "properties": props, "required": required})
+    }
+
+    #[test]
+    fn enums_match_spaced_forms_and_not_hyphenated_prefixes() {
+        let s = schema(
+            json!({"tier": {"type": "string", "enum": ["very_high", "high", "medium", "low"]}}),
+            &[],
+        );
+        let tier = |q: &str| fill(&s, &extract(q, r())).args.get("tier").cloned();
+        assert_eq!(
+            tier("customers at very high risk"),
+            Some(json!("very_high"))
+        );
+        assert_eq!(tier("high risk customers"), Some(json!("high")));
+        assert_eq!(tier("our high-value customers"), None);
+    }
+
+    #[test]
+    fn comparisons_fan_out_per_period_and_place() {
+        let dated = schema(
+            json!({"start": {"type": "string", "format": "date"},
+                   "end": {"type": "string", "format": "date"}}),
+            &[],
+        );
+        let e = extract("revenue in 2023 versus the first half of 2024", r());
+        let each: Vec<_> = compared(&dated, &e)
+            .iter()
+            .map(|x| Value::Object(fill(&dated, x).args))
+            .collect();
+        assert_eq!(
+            each,
+            vec![
+                json!({"start": "2023-01-01", "end": "2023-12-31"}),
+                json!({"start": "2024-01-01", "end": "2024-06-30"}),
+            ]
+        );
+        let placed = schema(json!({"city": {"type": "string"}}), &[]);
+        let e = extract("customers in Sydney versus Melbourne", r());
+        let cities: Vec<_> = compared(&placed, &e)
+            .iter()
+            .filter_map(|x| fill(&placed, x).args.get("city").cloned())
+            .collect();
+        assert_eq!(cities, vec![json!("Sydney"), json!("Melbourne")]);
+        // One period, one call.
+        assert_eq!(compared(&dated, &extract("revenue in 2023", r())).len(), 1);
+    }
+
+    #[test]
+    fn entity_fit_counts_what_a_tool_takes_and_drops() {
+        let members = schema(json!({"segment": {"type": "string"}}), &["segment"]);
+        let overview = schema(json!({}), &[]);
+        let person = schema(json!({"customer": {"type": "string"}}), &["customer"]);
+        let e = extract("who is in the Hibernating segment?", r());
+        assert_eq!(
+            entity_fit(&members, &e),
+            Fit {
+                used: 1,
+                dropped: 0
+            }
+        );
+        assert_eq!(
+            entity_fit(&overview, &e),
+            Fit {
+                used: 0,
+                dropped: 1
+            }
+        );
+        assert!(fills_required_entity(&members, &e));
+        assert!(!fills_required_entity(&person, &e));
+        // An e-mail fills a person; a capitalized phrase alone does not.
+        assert!(fills_required_entity(
+            &person,
+            &extract("and jane@example.com?", r())
+        ));
+        assert!(!fills_required_entity(
+            &person,
+            &extract("who won the World Cup?", r())
+        ));
     }
 }

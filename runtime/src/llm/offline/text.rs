@@ -1,6 +1,10 @@
 //! Word-level normalization for routing: tokens, a small English synonym
 //! table (language, not tool names), stop words and number words.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 /// Canonical form of a lower-case word: synonyms folded, plurals stripped.
 pub(crate) fn canonical(word: &str) -> String {
     let w = word.trim_matches(|c: char| !c.is_alphanumeric());
@@ -24,7 +28,7 @@ fn singular(w: &str) -> String {
 fn synonym(w: &str) -> Option<&'static str> {
     Some(match w {
         "sales" | "sale" | "turnover" | "income" | "earnings" | "takings" | "gmv" | "revenues"
-        | "proceeds" | "money" => "revenue",
+        | "proceeds" | "money" | "earned" | "earn" | "earns" => "revenue",
         "sold" | "sell" | "sells" | "selling" => "revenue",
         "client" | "clients" | "buyer" | "buyers" | "shopper" | "shoppers" | "purchaser"
         | "purchasers" | "consumer" | "consumers" => "customer",
@@ -35,7 +39,7 @@ fn synonym(w: &str) -> Option<&'static str> {
         | "registrations" | "joined" | "join" | "acquired" | "onboarded" => "signup",
         "many" | "number" | "count" | "counts" | "headcount" | "tally" => "count",
         "churn" | "churned" | "churning" | "leave" | "leaving" | "lapse" | "lapsing" | "lapsed"
-        | "attrition" | "defect" | "defecting" | "quit" | "quitting" => "churn",
+        | "lose" | "losing" | "attrition" | "defect" | "defecting" | "quit" | "quitting" => "churn",
         "opinion" | "opinions" | "feel" | "feeling" | "feelings" | "perception" | "mood"
         | "sentiments" => "sentiment",
         "reviews" | "reviewed" => "review",
@@ -50,7 +54,8 @@ fn synonym(w: &str) -> Option<&'static str> {
         | "expected" | "projected" => "predict",
         "label" | "labels" | "mark" | "flag" | "tagged" | "tagging" | "tags" => "tag",
         "details" | "detail" | "info" | "information" | "profiles" | "dossier" | "account"
-        | "accounts" => "profile",
+        | "accounts" | "record" | "records" => "profile",
+        "spender" | "spenders" | "vip" | "vips" | "high-value" => "valuable",
         "find" | "lookup" | "locate" | "searching" | "searches" => "search",
         "monthly" | "months" => "month",
         "weekly" | "weeks" => "week",
@@ -69,6 +74,52 @@ fn synonym(w: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// Subjects no store data can answer (market prices, the weather,
+/// competitors, staff, calendars): the name of the first one `question`
+/// asks about.
+pub(crate) fn outside_domain(question: &str) -> Option<&'static str> {
+    static OUTSIDE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+        [
+            (r"\b(?:share|stock)\s+prices?\b|\bstock\s+market\b|\bmarket\s+cap", "stock markets"),
+            (r"\bexchange\s+rates?\b|\bforex\b|\bcurrency\s+rates?\b", "exchange rates"),
+            (r"\bweather\b|\btemperatures?\b", "the weather"),
+            (r"\bcompetitors?(?:'s?)?\b|\brivals?(?:'s?)?\b", "competitors"),
+            (r"\bemployees?\b|\bstaff\b|\bpayroll\b|\bsalar(?:y|ies)\b", "staff"),
+            (
+                r"\bmeetings?\b|\bcalendar\b|\bappointments?\b|\b(?:book|schedule)\s+(?:me\s+)?(?:a|an)\s+(?:call|table|room|slot|demo)\b",
+                "calendars",
+            ),
+            (r"\bflights?\b|\bhotels?\b", "travel"),
+            (r"\bnews\b|\belection\b|\bpresident\b|\bcapital\s+of\b", "world news"),
+            (r"\brecipes?\b|\bjokes?\b|\bpoems?\b|\blottery\b", "topics unrelated to the business"),
+        ]
+        .into_iter()
+        .map(|(p, name)| {
+            (
+                Regex::new(&format!("(?i){p}")).unwrap_or_else(|e| panic!("outside regex: {e}")),
+                name,
+            )
+        })
+        .collect()
+    });
+    OUTSIDE
+        .iter()
+        .find(|(r, _)| r.is_match(question))
+        .map(|(_, name)| *name)
+}
+
+/// Whether `clause` points back to a person named before ("them", "this
+/// customer", "they", "her").
+pub(crate) fn points_back(clause: &str) -> bool {
+    static BACK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:them|they|their|him|his|her|hers|he|she|(?:this|that|the\s+same)\s+(?:customer|client|person|buyer|shopper|one))\b",
+        )
+        .unwrap_or_else(|e| panic!("points-back regex: {e}"))
+    });
+    BACK.is_match(clause)
 }
 
 /// Words that carry no intent.
@@ -219,6 +270,9 @@ pub(crate) fn is_stop(w: &str) -> bool {
             | "during"
             | "within"
             | "between"
+            | "first"
+            | "among"
+            | "amongst"
             | "since"
             | "until"
             | "before"
@@ -352,6 +406,33 @@ const PHRASES: &[(&str, &str)] = &[
     ("subject line", "subject"),
     ("e-mail", "email"),
     ("text message", "sms"),
+    ("brought in", "revenue"),
+    ("bring in", "revenue"),
+    ("bringing in", "revenue"),
+    ("took in", "revenue"),
+    ("take in", "revenue"),
+    ("did we make", "revenue"),
+    ("did the store make", "revenue"),
+    ("did the shop make", "revenue"),
+    ("have we made", "revenue"),
+    ("top sellers", "top product"),
+    ("top seller", "top product"),
+    ("high-value", "valuable"),
+    ("high value", "valuable"),
+    ("most valuable", "valuable"),
+    ("big spenders", "valuable customer"),
+    ("big spender", "valuable customer"),
+    ("worth saving", "valuable"),
+    ("worth keeping", "valuable"),
+    ("best customers", "valuable customer"),
+    ("walk away", "churn"),
+    ("walking away", "churn"),
+    ("drop off", "churn"),
+    ("stop buying", "churn"),
+    ("stop ordering", "churn"),
+    ("everything about", "profile"),
+    ("know about", "profile"),
+    ("customer record", "profile"),
 ];
 
 /// Content tokens of a text: canonical, without stop words or pure numbers.
@@ -438,5 +519,25 @@ mod tests {
         assert_eq!(number_value("25"), Some(25));
         assert_eq!(number_value("dozen"), Some(12));
         assert_eq!(number_value("lots"), None);
+    }
+
+    #[test]
+    fn outside_the_domain_and_pointing_back() {
+        assert_eq!(
+            outside_domain("What is Apple's share price?"),
+            Some("stock markets")
+        );
+        assert_eq!(
+            outside_domain("Will it rain? Check the weather"),
+            Some("the weather")
+        );
+        assert_eq!(outside_domain("book me a table for two"), Some("calendars"));
+        // Store questions that share words with those subjects.
+        assert_eq!(outside_domain("Which products are out of stock?"), None);
+        assert_eq!(outside_domain("schedule a campaign for Friday"), None);
+        assert_eq!(outside_domain("newsletter open rate"), None);
+        assert!(points_back("what is their lifetime value?"));
+        assert!(points_back("tag this customer as vip"));
+        assert!(!points_back("top customers in the USA"));
     }
 }
