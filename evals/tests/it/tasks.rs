@@ -21,26 +21,50 @@ pub fn known_tools() -> Vec<String> {
     aima_tools::catalog().into_iter().map(|t| t.name).collect()
 }
 
-#[test]
-fn shipped_tasks_parse_resolve_and_cover_the_catalog() {
-    let loaded = task::load_dir(&shipped_dir(), &known_tools()).expect("tasks load");
-    assert!(loaded.len() >= 120, "{} tasks", loaded.len());
+/// Every tool the task sets must expect between them (all but
+/// `run_segmentation` for the smaller holdout set).
+const COVERED_TOOLS: [&str; 14] = [
+    "customer_count",
+    "customer_search",
+    "customer_profile",
+    "revenue_over_time",
+    "top_products",
+    "import_status",
+    "tag_customers",
+    "segments_overview",
+    "segment_members",
+    "drift_alerts",
+    "churn_predictions",
+    "at_risk_customers",
+    "clv_by_segment",
+    "similar_customers",
+];
+
+/// Resolves every task against its world and checks coverage: at least
+/// `per_category` tasks in each category, at least `families` paraphrase
+/// families of exactly five, and a task expecting each of `tools`.
+fn assert_resolves_and_covers(
+    loaded: &[task::LoadedTask],
+    per_category: usize,
+    families: usize,
+    tools: &[&str],
+) {
     let mut worlds: BTreeMap<u64, World> = BTreeMap::new();
-    let mut per_category: BTreeMap<Category, usize> = BTreeMap::new();
-    let mut families: BTreeMap<String, usize> = BTreeMap::new();
-    let mut tools = BTreeSet::new();
-    for t in &loaded {
+    let mut counts: BTreeMap<Category, usize> = BTreeMap::new();
+    let mut family_sizes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut expected = BTreeSet::new();
+    for t in loaded {
         let w = worlds
             .entry(t.task.seed)
             .or_insert_with(|| World::generate(WorldConfig::new(t.task.seed)).expect("world"));
         let r = task::resolve(t, w).unwrap_or_else(|e| panic!("{e}"));
-        *per_category.entry(t.task.category).or_default() += 1;
+        *counts.entry(t.task.category).or_default() += 1;
         if let Some(f) = &t.task.family {
-            *families.entry(f.clone()).or_default() += 1;
+            *family_sizes.entry(f.clone()).or_default() += 1;
         }
-        tools.extend(r.tools.iter().map(|x| x.name.clone()));
+        expected.extend(r.tools.iter().map(|x| x.name.clone()));
         if let Some(task::ResolvedAnswer::Approval { tool, .. }) = &r.answer {
-            tools.insert(tool.clone());
+            expected.insert(tool.clone());
         }
     }
     for c in [
@@ -53,33 +77,26 @@ fn shipped_tasks_parse_resolve_and_cover_the_catalog() {
         Category::AnalyticsTruth,
     ] {
         assert!(
-            per_category.get(&c).copied().unwrap_or(0) >= 5,
+            counts.get(&c).copied().unwrap_or(0) >= per_category,
             "{c:?} has too few tasks"
         );
     }
     assert!(
-        families.len() >= 5 && families.values().all(|n| *n == 5),
-        "{families:?}"
+        family_sizes.len() >= families && family_sizes.values().all(|n| *n == 5),
+        "{family_sizes:?}"
     );
-    for t in [
-        "customer_count",
-        "customer_search",
-        "customer_profile",
-        "revenue_over_time",
-        "top_products",
-        "import_status",
-        "tag_customers",
-        "segments_overview",
-        "segment_members",
-        "run_segmentation",
-        "drift_alerts",
-        "churn_predictions",
-        "at_risk_customers",
-        "clv_by_segment",
-        "similar_customers",
-    ] {
-        assert!(tools.contains(t), "no task expects {t}");
+    for t in tools {
+        assert!(expected.contains(*t), "no task expects {t}");
     }
+}
+
+#[test]
+fn shipped_tasks_parse_resolve_and_cover_the_catalog() {
+    let loaded = task::load_dir(&shipped_dir(), &known_tools()).expect("tasks load");
+    assert!(loaded.len() >= 120, "{} tasks", loaded.len());
+    let mut tools = COVERED_TOOLS.to_vec();
+    tools.push("run_segmentation");
+    assert_resolves_and_covers(&loaded, 5, 5, &tools);
 }
 
 /// Lowercase, letters and digits only: near-copies differing in case or
@@ -109,10 +126,6 @@ fn holdout_tasks_parse_resolve_cover_and_do_not_copy_the_shipped_ones() {
     assert!(loaded.len() >= 40, "{} holdout tasks", loaded.len());
     let shipped_ids: BTreeSet<&str> = shipped.iter().map(|t| t.task.id.as_str()).collect();
     let shipped_texts: BTreeSet<String> = shipped.iter().flat_map(|t| texts(&t.task)).collect();
-    let mut worlds: BTreeMap<u64, World> = BTreeMap::new();
-    let mut per_category: BTreeMap<Category, usize> = BTreeMap::new();
-    let mut families: BTreeMap<String, usize> = BTreeMap::new();
-    let mut tools = BTreeSet::new();
     for t in &loaded {
         assert!(
             t.task.id.starts_with("ho-"),
@@ -127,55 +140,8 @@ fn holdout_tasks_parse_resolve_cover_and_do_not_copy_the_shipped_ones() {
                 t.task.id
             );
         }
-        let w = worlds
-            .entry(t.task.seed)
-            .or_insert_with(|| World::generate(WorldConfig::new(t.task.seed)).expect("world"));
-        let r = task::resolve(t, w).unwrap_or_else(|e| panic!("{e}"));
-        *per_category.entry(t.task.category).or_default() += 1;
-        if let Some(f) = &t.task.family {
-            *families.entry(f.clone()).or_default() += 1;
-        }
-        tools.extend(r.tools.iter().map(|x| x.name.clone()));
-        if let Some(task::ResolvedAnswer::Approval { tool, .. }) = &r.answer {
-            tools.insert(tool.clone());
-        }
     }
-    for c in [
-        Category::SingleTool,
-        Category::MultiTool,
-        Category::FollowUp,
-        Category::Paraphrase,
-        Category::Unanswerable,
-        Category::Approval,
-        Category::AnalyticsTruth,
-    ] {
-        assert!(
-            per_category.get(&c).copied().unwrap_or(0) >= 3,
-            "{c:?} has too few holdout tasks"
-        );
-    }
-    assert!(
-        families.len() >= 3 && families.values().all(|n| *n == 5),
-        "{families:?}"
-    );
-    for t in [
-        "customer_count",
-        "customer_search",
-        "customer_profile",
-        "revenue_over_time",
-        "top_products",
-        "import_status",
-        "tag_customers",
-        "segments_overview",
-        "segment_members",
-        "drift_alerts",
-        "churn_predictions",
-        "at_risk_customers",
-        "clv_by_segment",
-        "similar_customers",
-    ] {
-        assert!(tools.contains(t), "no holdout task expects {t}");
-    }
+    assert_resolves_and_covers(&loaded, 3, 3, &COVERED_TOOLS);
 }
 
 fn write(dir: &Path, name: &str, text: &str) {
