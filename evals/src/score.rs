@@ -145,10 +145,18 @@ pub fn value_matches(expected: &Value, actual: Option<&Value>) -> bool {
 }
 
 /// Whether every key of `expected` matches in `actual` ([`value_matches`]).
+///
+/// A `country` argument also matches its other spelling: the tools compare
+/// countries by ISO code, so "France", "FRA" and "FR" are the same argument.
 pub fn args_match(expected: &Map<String, Value>, actual: &Map<String, Value>) -> bool {
-    expected
-        .iter()
-        .all(|(k, v)| value_matches(v, actual.get(k)))
+    expected.iter().all(|(k, v)| {
+        value_matches(v, actual.get(k)) || (k == "country" && same_country(v, actual.get(k)))
+    })
+}
+
+fn same_country(expected: &Value, actual: Option<&Value>) -> bool {
+    let code = |v: &Value| v.as_str().and_then(aima_runtime::geo::country_code);
+    matches!((code(expected), actual.and_then(code)), (Some(e), Some(a)) if e == a)
 }
 
 fn call_matches(want: &ToolExpect, call: &Call) -> bool {
@@ -551,6 +559,15 @@ mod tests {
             Some(&json!("Can't Lose Them"))
         ));
         assert!(!value_matches(&json!("at_risk"), Some(&json!("lost"))));
+        let args = |c: &str| {
+            json!({ "country": c })
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert!(args_match(&args("FR"), &args("France")));
+        assert!(args_match(&args("United Kingdom"), &args("gb")));
+        assert!(!args_match(&args("FR"), &args("Germany")));
         assert!(value_matches(&json!(5), Some(&json!(5.0))));
         assert!(value_matches(&json!(null), None));
         assert!(!value_matches(&json!("x"), None));

@@ -35,8 +35,9 @@ pub struct CustomerCount;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerCountInput {
-    /// Only customers in this country (compared case-insensitively with the
-    /// country as imported, e.g. "Germany" or "DE").
+    /// Only customers in this country: a name or an ISO 3166 code
+    /// ("Germany", "DE", "DEU"), compared by ISO code where the country is
+    /// known, otherwise case-insensitively as imported.
     #[serde(default)]
     #[schemars(length(min = 1))]
     pub country: Option<String>,
@@ -62,8 +63,9 @@ pub struct CustomerCountOutput {
 
 impl Tool for CustomerCount {
     const NAME: &'static str = "customer_count";
-    const DESCRIPTION: &'static str = "Counts the organization's customers, optionally only those in a \
-        country or city and/or created (first seen) within a date range. Use it for 'how many \
+    const DESCRIPTION: &'static str = "Counts the organization's customers (the size of the customer \
+        base), optionally only those in a country or city and/or created (first seen, signed \
+        up) within a date range. Use it for 'how many \
         customers' questions; use customer_search to list them.";
     const EFFECT: Effect = Effect::ReadOnly;
     const MODULE: Module = Module::Data;

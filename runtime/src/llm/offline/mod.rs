@@ -24,7 +24,7 @@ mod route;
 mod slots;
 mod text;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use aima_tools::ToolSpec;
@@ -204,6 +204,36 @@ impl OfflineProvider {
                         prev.push_str(&clause);
                     }
                 }
+            }
+        }
+        // Parallel clauses ask the same thing of different entities:
+        // "customers in Berlin and customers in Munich: how many each?". A
+        // clause whose words are a strict subset of another's, short of only
+        // the shape of the answer ("how many", "list"), with entities that
+        // tool takes, goes where the fuller clause goes.
+        let words: Vec<(HashSet<String>, slots::Entities)> = routed
+            .iter()
+            .map(|(_, clause)| {
+                let e = with_referent(clause);
+                (text::content_tokens(&e.rest).into_iter().collect(), e)
+            })
+            .collect();
+        for i in 0..routed.len() {
+            let fuller = (0..routed.len()).find(|&j| {
+                let tool = routed[j].0;
+                j != i
+                    && tool != routed[i].0
+                    && index.specs[tool].effect != aima_tools::Effect::SideEffecting
+                    && words[i].0.len() < words[j].0.len()
+                    && words[i].0.is_subset(&words[j].0)
+                    && words[j]
+                        .0
+                        .difference(&words[i].0)
+                        .all(|w| text::is_operator(w))
+                    && slots::entity_fit(&index.specs[tool].input_schema, &words[i].1).dropped == 0
+            });
+            if let Some(j) = fuller {
+                routed[i].0 = routed[j].0;
             }
         }
         // A period shared by clauses ("revenue by month and the top 3

@@ -186,8 +186,9 @@ impl ToolIndex {
     ///   describing all segments.
     ///
     /// When nothing qualifies, a question that fills every required argument
-    /// of some tool with an entity ("Who are our Champions?", "what do we
-    /// know about jane@example.com?") goes to the best-scoring such tool.
+    /// of some tool with an entity ("Who are our Champions?", "what's the
+    /// story with jane@example.com?") goes to the such tool it leaves the
+    /// fewest arguments unset, the best-scoring among equals.
     pub(crate) fn best(&self, e: &slots::Entities) -> Option<Scored> {
         let action = ACTION.is_match(&e.rest);
         let scored: Vec<Scored> = self
@@ -216,15 +217,32 @@ impl ToolIndex {
             .cloned()
             .map(adjust)
             .collect();
-        if qualifying.is_empty() {
-            qualifying = scored
-                .into_iter()
-                .filter(|s| slots::fills_required_entity(&self.specs[s.tool].input_schema, e))
-                .map(adjust)
-                .collect();
+        if !qualifying.is_empty() {
+            qualifying.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.tool.cmp(&b.tool)));
+            return qualifying.into_iter().next();
         }
-        qualifying.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.tool.cmp(&b.tool)));
-        qualifying.into_iter().next()
+        // No intent words, only an entity: the call the question describes
+        // completely (fewest arguments left unset) is its plain reading;
+        // "what's the story with jane@example.com?" is her profile, not her
+        // lookalikes.
+        let unset = |s: &Scored| {
+            let schema = &self.specs[s.tool].input_schema;
+            let props = schema
+                .get("properties")
+                .and_then(|p| p.as_object())
+                .map_or(0, |p| p.len());
+            props.saturating_sub(slots::fill(schema, e).args.len())
+        };
+        scored
+            .into_iter()
+            .filter(|s| slots::fills_required_entity(&self.specs[s.tool].input_schema, e))
+            .map(adjust)
+            .min_by(|a, b| {
+                unset(a)
+                    .cmp(&unset(b))
+                    .then(b.score.total_cmp(&a.score))
+                    .then(a.tool.cmp(&b.tool))
+            })
     }
 }
 

@@ -807,7 +807,11 @@ pub(crate) fn fill(schema: &Value, e: &Entities) -> Filled {
                 .or_else(|| e.names.first().filter(|_| !takes_person))
                 .map(|p| json!(p)),
             SlotKind::Place => e.places.first().map(|p| json!(p)),
-            SlotKind::CustomerRef => person().map(|p| json!(p)),
+            // One customer is named by id, e-mail or full name: a lone word
+            // ("the surname Kim") is a search, not a person.
+            SlotKind::CustomerRef => person()
+                .filter(|p| p.contains('@') || p.split_whitespace().count() > 1 || is_id(p))
+                .map(|p| json!(p)),
             SlotKind::Query => e
                 .emails
                 .first()
@@ -931,6 +935,12 @@ pub(crate) struct Fit {
     /// Kinds of entity the question names (person, place, segment, tag)
     /// that the tool has no argument for.
     pub dropped: usize,
+}
+
+/// Whether a one-word reference reads as an identifier ("C00107", a UUID):
+/// it has a digit.
+fn is_id(reference: &str) -> bool {
+    reference.chars().any(|c| c.is_ascii_digit())
 }
 
 /// The [`Fit`] of the tool with input schema `schema` to `e`.

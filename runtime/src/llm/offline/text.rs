@@ -31,13 +31,17 @@ fn synonym(w: &str) -> Option<&'static str> {
         | "proceeds" | "money" | "earned" | "earn" | "earns" => "revenue",
         "sold" | "sell" | "sells" | "selling" => "revenue",
         "client" | "clients" | "buyer" | "buyers" | "shopper" | "shoppers" | "purchaser"
-        | "purchasers" | "consumer" | "consumers" => "customer",
+        | "purchasers" | "consumer" | "consumers" | "audience" | "audiences" | "clientele"
+        | "patron" | "patrons" => "customer",
         "item" | "items" | "sku" | "skus" | "article" | "articles" | "merchandise" | "goods" => {
             "product"
         }
         "signed" | "sign" | "signup" | "signups" | "registered" | "register" | "registration"
         | "registrations" | "joined" | "join" | "acquired" | "onboarded" => "signup",
-        "many" | "number" | "count" | "counts" | "headcount" | "tally" => "count",
+        "many" | "number" | "count" | "counts" | "headcount" | "tally" | "size" => "count",
+        "similar" | "resemble" | "resembles" | "resembling" | "lookalike" | "lookalikes"
+        | "alike" | "akin" | "twin" | "twins" | "doppelganger" => "similar",
+        "named" | "surname" | "surnames" | "lastname" | "firstname" | "names" => "name",
         "churn" | "churned" | "churning" | "leave" | "leaving" | "lapse" | "lapsing" | "lapsed"
         | "lose" | "losing" | "attrition" | "defect" | "defecting" | "quit" | "quitting" => "churn",
         "opinion" | "opinions" | "feel" | "feeling" | "feelings" | "perception" | "mood"
@@ -84,6 +88,11 @@ pub(crate) fn outside_domain(question: &str) -> Option<&'static str> {
         [
             (r"\b(?:share|stock)\s+prices?\b|\bstock\s+market\b|\bmarket\s+cap", "stock markets"),
             (r"\bexchange\s+rates?\b|\bforex\b|\bcurrency\s+rates?\b", "exchange rates"),
+            (r"\bbitcoin\b|\bethereum\b|\bcrypto(?:currency|currencies)?\b", "cryptocurrencies"),
+            (
+                r"\bfollowers\b|\b(?:instagram|tiktok|youtube|twitter|facebook)\s+(?:subscribers|likes|views|posts)\b",
+                "social media accounts",
+            ),
             (r"\bweather\b|\btemperatures?\b", "the weather"),
             (r"\bcompetitors?(?:'s?)?\b|\brivals?(?:'s?)?\b", "competitors"),
             (r"\bemployees?\b|\bstaff\b|\bpayroll\b|\bsalar(?:y|ies)\b", "staff"),
@@ -388,6 +397,9 @@ const PHRASES: &[(&str, &str)] = &[
     ("sign up", "signup"),
     ("signing up", "signup"),
     ("how many", "count"),
+    ("how big", "count"),
+    ("how large", "count"),
+    ("customer base", "customer"),
     ("how much", "revenue"),
     ("best selling", "top product"),
     ("best-selling", "top product"),

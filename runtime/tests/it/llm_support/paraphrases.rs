@@ -469,6 +469,42 @@ pub fn intelligence_cases() -> Vec<Case> {
             "who is similar to Noah Sato",
             vec![("similar_customers", json!({"customer": "Noah Sato"}))],
         ),
+        (
+            "customers who resemble Noah Sato",
+            vec![("similar_customers", json!({"customer": "Noah Sato"}))],
+        ),
+        // An entity and no intent words: the call it describes completely.
+        (
+            "what's the story with jane@example.com?",
+            vec![("customer_profile", json!({"customer": "jane@example.com"}))],
+        ),
+        // A lone surname names nobody in particular: search for it.
+        (
+            "is there a customer with the surname Kim?",
+            vec![("customer_search", json!({"query": "Kim"}))],
+        ),
+        (
+            "how big is our audience in Dhaka",
+            vec![("customer_count", json!({"city": "Dhaka"}))],
+        ),
+        // Parallel clauses share the shape asked for at the end.
+        (
+            "customers in Berlin and customers in Munich: how many each?",
+            vec![
+                ("customer_count", json!({"city": "Berlin"})),
+                ("customer_count", json!({"city": "Munich"})),
+            ],
+        ),
+        // ... but a clause with a subject of its own keeps its tool.
+        (
+            "give me the segment breakdown plus the clv per segment",
+            vec![
+                ("segments_overview", json!({})),
+                ("clv_by_segment", json!({})),
+            ],
+        ),
+        ("How many followers do we have on Instagram?", vec![]),
+        ("What will the bitcoin price be next week?", vec![]),
     ]
 }
 
