@@ -14,9 +14,6 @@ use uuid::Uuid;
 use crate::error::EvalError;
 use crate::world::World;
 
-/// Rows per insert call.
-const BATCH: usize = 5_000;
-
 /// What [`load`] wrote (and, after [`load_and_analyse`], how long the
 /// load and the analyses took).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -128,18 +125,11 @@ pub async fn load(store: &Store, org: Uuid, world: &World) -> Result<LoadSummary
 
     let mut tx = store.begin().await?;
     let written = async {
-        for chunk in customers.chunks(BATCH) {
-            tx.insert_customers(org, chunk).await?;
-        }
-        for chunk in orders.chunks(BATCH) {
-            tx.insert_orders(org, chunk).await?;
-        }
-        for chunk in events.chunks(BATCH) {
-            tx.insert_events(org, chunk).await?;
-        }
-        for chunk in spend.chunks(BATCH) {
-            tx.upsert_channel_spend(org, chunk).await?;
-        }
+        // The store splits rows into statements (or streams them with COPY).
+        tx.insert_customers(org, &customers).await?;
+        tx.insert_orders(org, &orders).await?;
+        tx.insert_events(org, &events).await?;
+        tx.upsert_channel_spend(org, &spend).await?;
         tx.insert_import(&ImportRecord {
             id: Uuid::now_v7(),
             organization_id: org,

@@ -12,9 +12,6 @@ use uuid::Uuid;
 use crate::demo;
 use crate::error::IngestError;
 
-/// Rows per insert call (the store chunks further to respect bind limits).
-const BATCH: usize = 10_000;
-
 /// What [`install`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DemoSummary {
@@ -112,18 +109,11 @@ pub async fn install(store: &Store, org: Uuid, seed: u64) -> Result<DemoSummary,
 
     let mut tx = store.begin().await?;
     let written = async {
-        for chunk in customers.chunks(BATCH) {
-            tx.insert_customers(org, chunk).await?;
-        }
-        for chunk in orders.chunks(BATCH) {
-            tx.insert_orders(org, chunk).await?;
-        }
-        for chunk in events.chunks(BATCH) {
-            tx.insert_events(org, chunk).await?;
-        }
-        for chunk in spend.chunks(BATCH) {
-            tx.upsert_channel_spend(org, chunk).await?;
-        }
+        // The store splits rows into statements (or streams them with COPY).
+        tx.insert_customers(org, &customers).await?;
+        tx.insert_orders(org, &orders).await?;
+        tx.insert_events(org, &events).await?;
+        tx.upsert_channel_spend(org, &spend).await?;
         Ok::<_, IngestError>(())
     }
     .await;

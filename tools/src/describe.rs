@@ -62,10 +62,17 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The first sentence of `text` (up to the first ". "), on one line.
+/// The first sentence of `text` (up to the first ". " that does not end an
+/// abbreviation such as "e.g."), on one line.
 pub fn first_sentence(text: &str) -> String {
+    const ABBREVIATIONS: [&str; 4] = ["e.g", "i.e", "etc", "vs"];
     let line = one_line(text);
-    match line.find(". ") {
+    let end = line.match_indices(". ").map(|(i, _)| i).find(|&i| {
+        !ABBREVIATIONS
+            .iter()
+            .any(|a| line[..i].to_lowercase().ends_with(a))
+    });
+    match end {
         Some(i) => line[..=i].to_string(),
         None => line,
     }
@@ -177,5 +184,9 @@ mod tests {
     fn first_sentences() {
         assert_eq!(first_sentence("One thing.\nTwo. Three"), "One thing.");
         assert_eq!(first_sentence("No dot"), "No dot");
+        assert_eq!(
+            first_sentence("Lists one segment (e.g. Champions). More."),
+            "Lists one segment (e.g. Champions)."
+        );
     }
 }

@@ -22,9 +22,10 @@ const FLOOR: f64 = 0.97;
 
 /// Lowest overall pass@1 accepted on the holdout set. Measured on 2026-12-05:
 /// 0.325 (13 of 40) before any tuning, 0.500 (20 of 40) after tuning on the
-/// shipped tasks only. Never tune the planner to the holdout wordings to
-/// raise it.
-const HOLDOUT_FLOOR: f64 = 0.47;
+/// shipped tasks, 0.625 (25 of 40) after a second round tuned on fresh
+/// phrasings kept outside the repository. Never tune the planner to the
+/// holdout wordings to raise it.
+const HOLDOUT_FLOOR: f64 = 0.6;
 
 /// Runs per task.
 const K: usize = 4;

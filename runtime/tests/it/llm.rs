@@ -531,6 +531,62 @@ fn offline_follow_ups_reuse_the_previous_turns_tools() {
     }
 }
 
+/// Follow-ups over the product's catalog: who or what "them" is, the
+/// customer a conversation is about, and periods moved or named alone.
+#[test]
+fn offline_follow_ups_carry_referents_over_the_real_catalog() {
+    let p = OfflineProvider::new();
+    let ask = |history: &mut Vec<Message>, question: &str| -> Vec<ToolCall> {
+        history.push(Message::user(question));
+        let mut request = request(history.clone());
+        request.tools = aima_tools::catalog();
+        let calls = calls_of(p.plan(&request).expect("plan"));
+        history.push(Message::assistant_calls(calls.clone()));
+        for c in &calls {
+            history.push(Message::tool_result(c, json!({"ok": true})));
+        }
+        history.push(Message::assistant_text("(answer)"));
+        calls
+    };
+    let only = |calls: Vec<ToolCall>| -> (String, Value) {
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        (calls[0].name.clone(), calls[0].arguments.clone())
+    };
+
+    // "them" after a segment is that segment.
+    let mut h = Vec::new();
+    ask(&mut h, "show me the Champions");
+    let (name, args) = only(ask(&mut h, "how many of them are likely to churn?"));
+    assert_eq!(name, "churn_predictions");
+    assert_eq!(args["segment"], "Champions");
+
+    // "those customers" after a place is that place.
+    let mut h = Vec::new();
+    ask(&mut h, "how many customers are in Sydney?");
+    let (name, args) = only(ask(&mut h, "list those customers"));
+    assert_eq!(name, "customer_search");
+    assert_eq!(args["query"], "Sydney");
+
+    // A tool that needs a customer takes the one the conversation is about.
+    let mut h = Vec::new();
+    ask(&mut h, "profile of jane@example.com");
+    let (name, args) = only(ask(&mut h, "find similar customers"));
+    assert_eq!(name, "similar_customers");
+    assert_eq!(args["customer"], "jane@example.com");
+    // ... and a question that needs none ignores it.
+    let (name, args) = only(ask(&mut h, "how many customers do we have?"));
+    assert_eq!(name, "customer_count");
+    assert_eq!(args, json!({}));
+
+    // "the same month last year" moves the period; a month alone names one.
+    let mut h = Vec::new();
+    ask(&mut h, "revenue last month");
+    let (_, args) = only(ask(&mut h, "and the same month last year?"));
+    assert_eq!(args, json!({"start": "2023-05-01", "end": "2023-05-31"}));
+    let (_, args) = only(ask(&mut h, "and February?"));
+    assert_eq!(args, json!({"start": "2024-02-01", "end": "2024-02-29"}));
+}
+
 #[tokio::test]
 async fn offline_never_panics_on_odd_input() {
     let p = OfflineProvider::new();

@@ -39,7 +39,7 @@ fn point_re() -> String {
 static RANGE: LazyLock<Regex> = LazyLock::new(|| {
     let p = point_re();
     Regex::new(&format!(
-        r"(?i)\b(?:between|from)\s+(?P<a>{p})\s+(?:and|to|until|till|through|thru|-)\s+(?P<b>{p})\b"
+        r"(?i)\b(?:between|from)\s+(?P<a>{p})\s+(?:and|to|until|till|through|thru|-)\s+(?P<b>{p})\b|\b(?P<a2>{p})\s+(?P<link>to|until|till|through|thru)\s+(?P<b2>{p})\b"
     ))
     .unwrap_or_else(|e| panic!("range regex: {e}"))
 });
@@ -333,9 +333,22 @@ pub(crate) fn find_periods(text: &str, reference: NaiveDate) -> Vec<Found> {
     let free =
         |found: &[Found], a: usize, b: usize| found.iter().all(|f| b <= f.span.0 || a >= f.span.1);
     for c in RANGE.captures_iter(text) {
-        let (Some(all), Some(a), Some(b)) = (c.get(0), c.name("a"), c.name("b")) else {
+        let (Some(all), Some(a), Some(b)) = (
+            c.get(0),
+            c.name("a").or(c.name("a2")),
+            c.name("b").or(c.name("b2")),
+        ) else {
             continue;
         };
+        // Without "from" / "between", "X to Y" is a range only from a day
+        // ("June 1 to June 7"): "compare 2025 to 2026" compares two
+        // periods. "through" / "until" always close a range.
+        if c.name("link")
+            .is_some_and(|l| l.as_str().eq_ignore_ascii_case("to"))
+            && parse_point(a.as_str(), reference, None).is_none_or(|p| p.start != p.end)
+        {
+            continue;
+        }
         let hint = year_of(b.as_str());
         let (Some(pa), Some(pb)) = (
             parse_point(a.as_str(), reference, hint),
@@ -483,10 +496,22 @@ pub(crate) fn find_periods(text: &str, reference: NaiveDate) -> Vec<Found> {
         let s = a.as_str();
         let lone_month = month_num(s).is_some() && !s.chars().any(|ch| ch.is_ascii_digit());
         if lone_month {
-            // Needs a preposition before it and a full month name (not "mar").
+            // Needs a full month name (not "mar") and a preposition before
+            // it, or a follow-up's "and" / "about" ("and February?", "what
+            // about March"), or nothing else around it ("February?"); "May"
+            // only after a preposition ("may I ...").
             let has_prep = all.start() < a.start();
-            let full = s.len() > 3 || s.eq_ignore_ascii_case("may");
-            if !has_prep || !full {
+            let may = s.eq_ignore_ascii_case("may");
+            let before = text[..a.start()].trim_end().to_lowercase();
+            let linked = !may
+                && (before.ends_with(" and")
+                    || before == "and"
+                    || before.ends_with("about")
+                    || before.is_empty()
+                        && text[a.end()..]
+                            .trim_matches(|c: char| !c.is_alphanumeric())
+                            .is_empty());
+            if !(has_prep || linked) || s.len() <= 3 && !may {
                 continue;
             }
         }
@@ -699,5 +724,29 @@ mod tests {
             one("the second half of 2023"),
             p("2023-07-01", "2023-12-31")
         );
+    }
+
+    #[test]
+    fn day_ranges_and_follow_up_months() {
+        // A range needs no "from" when it starts on a day, or ends with
+        // "through".
+        assert_eq!(
+            one("revenue by day for June 1 to June 7 2024"),
+            p("2024-06-01", "2024-06-07")
+        );
+        assert_eq!(
+            one("revenue for Jan through Mar 2024"),
+            p("2024-01-01", "2024-03-31")
+        );
+        // "compare 2022 to 2023" compares two periods.
+        assert_eq!(
+            find_periods("compare 2022 to 2023", d("2024-06-15")).len(),
+            2
+        );
+        // A follow-up's month needs no preposition; "may" still does.
+        assert_eq!(one("and February?"), p("2024-02-01", "2024-02-29"));
+        assert_eq!(one("what about March"), p("2024-03-01", "2024-03-31"));
+        assert_eq!(one("February?"), p("2024-02-01", "2024-02-29"));
+        assert!(find_periods("and may I see the segments?", d("2024-06-15")).is_empty());
     }
 }

@@ -140,17 +140,23 @@ impl OfflineProvider {
         // 0. Subjects outside the store's own data (share prices, the
         // weather, competitors' figures, calendars) get an honest refusal,
         // even where a word of them matches a tool.
-        if let Some(subject) = text::outside_domain(question) {
+        // Quoted text (a subject line "Back in stock") is not the question.
+        let unquoted = whole
+            .quoted
+            .iter()
+            .fold(question.to_owned(), |q, s| q.replace(s.as_str(), " "));
+        if let Some(why) = text::outside_domain(&unquoted) {
             return Ok(Plan::Say(answer::out_of_scope(
                 &request.tools,
                 Some(&format!(
-                    "I don't have data on {subject}: I can only answer from this organization's own customers, orders, events and models."
+                    "{why}: I can only answer from this organization's own customers, orders, events and models."
                 )),
             )?));
         }
-        // "And the month before?": the previous calls, their period moved.
-        if whole.period.is_none()
-            && let Some(previous) = &previous
+        // "And the month before?", "the same month last year?": the
+        // previous calls, their period moved (the shift's own "last year"
+        // is not a period of its own).
+        if let Some(previous) = &previous
             && let Some(shift) = dates::shift_of(question)
         {
             let calls: Vec<ToolCall> = previous
@@ -174,6 +180,24 @@ impl OfflineProvider {
             .or(whole.names.first())
             .cloned()
             .or_else(|| previous.as_deref().and_then(person_in_calls));
+        // A group it points back to ("how many of them will churn?" after
+        // the Champions, "list them" after customers in Sydney).
+        let group_referent = whole
+            .segments
+            .first()
+            .map(|s| ("segment", s.clone()))
+            .or_else(|| {
+                previous.as_deref().and_then(|calls| {
+                    ["segment", "city", "country"].iter().find_map(|k| {
+                        calls.iter().find_map(|c| {
+                            c.arguments
+                                .get(*k)
+                                .and_then(Value::as_str)
+                                .map(|v| (*k, v.to_owned()))
+                        })
+                    })
+                })
+            });
 
         // 1. Route each clause.
         // A clause that routes nowhere ("... and amy@example.com") belongs
@@ -181,16 +205,26 @@ impl OfflineProvider {
         let mut routed: Vec<(usize, String)> = Vec::new();
         let with_referent = |clause: &str| {
             let mut e = slots::extract(clause, reference);
-            if e.emails.is_empty()
-                && e.names.is_empty()
-                && text::points_back(clause)
-                && let Some(r) = &referent
-            {
-                if r.contains('@') {
-                    e.emails.push(r.clone());
-                } else {
-                    e.names.push(r.clone());
+            let unnamed = e.emails.is_empty() && e.names.is_empty();
+            if unnamed && text::points_back(clause) {
+                if let Some(r) = &referent {
+                    if r.contains('@') {
+                        e.emails.push(r.clone());
+                    } else {
+                        e.names.push(r.clone());
+                    }
+                } else if let Some((kind, value)) = &group_referent
+                    && e.segments.is_empty()
+                    && e.places.is_empty()
+                {
+                    if *kind == "segment" {
+                        e.segments.push(value.clone());
+                    } else {
+                        e.places.push(value.clone());
+                    }
                 }
+            } else if unnamed {
+                e.context_person = referent.clone();
             }
             e
         };
@@ -199,9 +233,20 @@ impl OfflineProvider {
             match index.best(&e) {
                 Some(best) => routed.push((best.tool, clause)),
                 None => {
-                    if let Some((_, prev)) = routed.last_mut() {
+                    // Routed again as one: "customers in Mumbai? how many
+                    // are there?" asks for a count; but not to a tool that
+                    // would drop an entity ("customers called Okafor? how
+                    // many?" stays a search: the count has no name filter).
+                    if let Some((tool, prev)) = routed.last_mut() {
                         prev.push_str(" and ");
                         prev.push_str(&clause);
+                        let e = with_referent(prev);
+                        if let Some(best) = index.best(&e)
+                            && slots::entity_fit(&index.specs[best.tool].input_schema, &e).dropped
+                                == 0
+                        {
+                            *tool = best.tool;
+                        }
                     }
                 }
             }

@@ -69,7 +69,9 @@ impl ToolIndex {
                     .map(|e| slots::extract(e, EXAMPLE_REFERENCE).rest)
                     .collect();
                 let mut vocab = name_tokens.clone();
-                vocab.extend(text::content_tokens(&s.description));
+                vocab.extend(text::content_tokens(&slots::without_segment_names(
+                    &s.description,
+                )));
                 for ex in &examples {
                     vocab.extend(text::content_tokens(ex));
                 }

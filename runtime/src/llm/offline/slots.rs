@@ -31,6 +31,9 @@ pub(crate) struct Entities {
     pub emails: Vec<String>,
     /// Capitalized names (people, products) not at the start of a sentence.
     pub names: Vec<String>,
+    /// Those of [`Entities::names`] right after a person cue ("named",
+    /// "called", "surname", "customer", "Mrs"): never a place.
+    pub people: Vec<String>,
     /// Places after "in"/"from"/"based in".
     pub places: Vec<String>,
     /// Segment names (Champions, At Risk, ...).
@@ -39,6 +42,11 @@ pub(crate) struct Entities {
     pub topic: Option<String>,
     /// A tag after "as"/"tag".
     pub tag: Option<String>,
+    /// The customer the conversation is about (named earlier), for a tool
+    /// that needs one when this text names none ("find similar customers"
+    /// after a profile). Fills only a single-customer argument and counts
+    /// for no [`Fit`].
+    pub context_person: Option<String>,
     /// Byte ranges of e-mails, quoted strings and periods (never split).
     pub protected: Vec<(usize, usize)>,
     /// The text with entity spans blanked (for intent scoring).
@@ -63,6 +71,15 @@ const SEGMENTS: &[(&str, &str)] = &[
     ("hibernating", "Hibernating"),
     ("lost", "Lost"),
 ];
+
+/// `text` without the display forms of segment names ("Can't Lose Them",
+/// "At Risk"): a tool description that lists them as examples is not about
+/// losing or risk.
+pub(crate) fn without_segment_names(text: &str) -> String {
+    SEGMENTS
+        .iter()
+        .fold(text.to_owned(), |t, (_, display)| t.replace(display, " "))
+}
 
 /// Segment names that are unambiguous in lower case.
 const PLAIN_SEGMENTS: &[&str] = &["champions", "hibernating", "potential loyalists"];
@@ -175,7 +192,7 @@ fn horizon_days(text_in: &str) -> Option<u64> {
 
 /// Words that make the next capitalized word a person ("customer Jordan").
 static PERSON_CUE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(?:named|called|customer|client|mr|mrs|ms|dr)\.?$"));
+    LazyLock::new(|| re(r"(?i)\b(?:named|called|surname|customer|client|mr|mrs|ms|dr)\.?$"));
 
 fn month_or_day(w: &str) -> bool {
     let l = w.to_lowercase();
@@ -367,6 +384,9 @@ pub(crate) fn extract(text_in: &str, reference: NaiveDate) -> Entities {
         let person_cue = masked_people
             .find(n.as_str())
             .is_some_and(|at| PERSON_CUE.is_match(masked_people[..at].trim_end()));
+        if person_cue {
+            e.people.push(n.clone());
+        }
         if is_country && !person_cue {
             if !e.places.contains(n) {
                 e.places.push(n.clone());
@@ -804,13 +824,19 @@ pub(crate) fn fill(schema: &Value, e: &Entities) -> Filled {
                 .places
                 .iter()
                 .find(|p| !has_country || crate::geo::country_code(p).is_none())
-                .or_else(|| e.names.first().filter(|_| !takes_person))
+                .or_else(|| {
+                    e.names
+                        .iter()
+                        .find(|n| !e.people.contains(n))
+                        .filter(|_| !takes_person)
+                })
                 .map(|p| json!(p)),
             SlotKind::Place => e.places.first().map(|p| json!(p)),
             // One customer is named by id, e-mail or full name: a lone word
             // ("the surname Kim") is a search, not a person.
             SlotKind::CustomerRef => person()
                 .filter(|p| p.contains('@') || p.split_whitespace().count() > 1 || is_id(p))
+                .or_else(|| e.context_person.clone())
                 .map(|p| json!(p)),
             SlotKind::Query => e
                 .emails
@@ -929,11 +955,12 @@ pub(crate) fn compared(schema: &Value, e: &Entities) -> Vec<Entities> {
 /// How well a tool's arguments fit the entities of a question.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Fit {
-    /// Kinds of entity (person, place, segment, tag, horizon, and each
-    /// enumerated argument set to other than its default) the tool takes.
+    /// Kinds of entity (person, place, segment, tag, horizon, count of
+    /// items, and each enumerated argument set to other than its default)
+    /// the tool takes.
     pub used: usize,
-    /// Kinds of entity the question names (person, place, segment, tag)
-    /// that the tool has no argument for.
+    /// Kinds of entity the question names (person, place, segment, tag,
+    /// count of items) that the tool has no argument for.
     pub dropped: usize,
 }
 
@@ -949,15 +976,16 @@ pub(crate) fn entity_fit(schema: &Value, e: &Entities) -> Fit {
         return Fit::default();
     };
     let filled = fill(schema, e);
-    let (mut person, mut place, mut segment, mut tag, mut days) =
-        (false, false, false, false, false);
+    let (mut person, mut place, mut segment, mut tag, mut days, mut count) =
+        (false, false, false, false, false, false);
     let mut enums = 0;
     for (name, prop) in props {
         let Some(v) = filled.args.get(name) else {
             continue;
         };
+        let named = !e.emails.is_empty() || !e.names.is_empty() || !e.quoted.is_empty();
         match kind_of(schema, name, prop) {
-            SlotKind::CustomerRef | SlotKind::StringList { people: true } => person = true,
+            SlotKind::CustomerRef | SlotKind::StringList { people: true } => person |= named,
             SlotKind::Query => {
                 if e.emails.is_empty() && e.names.is_empty() {
                     place = true;
@@ -969,6 +997,7 @@ pub(crate) fn entity_fit(schema: &Value, e: &Entities) -> Fit {
             SlotKind::Segment => segment = true,
             SlotKind::Tag => tag = true,
             SlotKind::Days => days = true,
+            SlotKind::Count => count = true,
             SlotKind::Enum(_) if prop.get("default") != Some(v) => enums += 1,
             _ => {}
         }
@@ -978,9 +1007,11 @@ pub(crate) fn entity_fit(schema: &Value, e: &Entities) -> Fit {
         (!e.places.is_empty(), place),
         (!e.segments.is_empty(), segment),
         (e.tag.is_some(), tag),
+        // "the first 5 customers": a list of five, not a number.
+        (e.count.is_some(), count),
     ];
     Fit {
-        used: [person, place, segment, tag, days]
+        used: [person, place, segment, tag, days, count]
             .iter()
             .filter(|b| **b)
             .count()

@@ -42,6 +42,9 @@ fn synonym(w: &str) -> Option<&'static str> {
         "similar" | "resemble" | "resembles" | "resembling" | "lookalike" | "lookalikes"
         | "alike" | "akin" | "twin" | "twins" | "doppelganger" => "similar",
         "named" | "surname" | "surnames" | "lastname" | "firstname" | "names" => "name",
+        "moved" | "slip" | "slips" | "slipped" | "slipping" | "downgrade" | "downgraded"
+        | "downgrades" | "demoted" | "transition" | "transitions" | "transitioned" | "migrated"
+        | "drifted" | "drifting" => "drift",
         "churn" | "churned" | "churning" | "leave" | "leaving" | "lapse" | "lapsing" | "lapsed"
         | "lose" | "losing" | "attrition" | "defect" | "defecting" | "quit" | "quitting" => "churn",
         "opinion" | "opinions" | "feel" | "feeling" | "feelings" | "perception" | "mood"
@@ -80,35 +83,73 @@ fn synonym(w: &str) -> Option<&'static str> {
     })
 }
 
-/// Subjects no store data can answer (market prices, the weather,
-/// competitors, staff, calendars): the name of the first one `question`
+/// Questions no store data or tool can answer (market prices, the weather,
+/// competitors, staff, calendars, stock levels, costs and margins, taxes,
+/// suppliers; refunds and cancellations): why not, as a sentence fragment
+/// ("I don't have data on the weather"), for the first subject `question`
 /// asks about.
 pub(crate) fn outside_domain(question: &str) -> Option<&'static str> {
     static OUTSIDE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         [
-            (r"\b(?:share|stock)\s+prices?\b|\bstock\s+market\b|\bmarket\s+cap", "stock markets"),
-            (r"\bexchange\s+rates?\b|\bforex\b|\bcurrency\s+rates?\b", "exchange rates"),
-            (r"\bbitcoin\b|\bethereum\b|\bcrypto(?:currency|currencies)?\b", "cryptocurrencies"),
+            (
+                r"\b(?:share|stock)\s+prices?\b|\bstock\s+market\b|\bmarket\s+cap",
+                "I don't have data on stock markets",
+            ),
+            (
+                r"\bexchange\s+rates?\b|\bforex\b|\bcurrency\s+rates?\b",
+                "I don't have data on exchange rates",
+            ),
+            (
+                r"\bbitcoin\b|\bethereum\b|\bcrypto(?:currency|currencies)?\b",
+                "I don't have data on cryptocurrencies",
+            ),
             (
                 r"\bfollowers\b|\b(?:instagram|tiktok|youtube|twitter|facebook)\s+(?:subscribers|likes|views|posts)\b",
-                "social media accounts",
+                "I don't have data on social media accounts",
             ),
-            (r"\bweather\b|\btemperatures?\b", "the weather"),
-            (r"\bcompetitors?(?:'s?)?\b|\brivals?(?:'s?)?\b", "competitors"),
-            (r"\bemployees?\b|\bstaff\b|\bpayroll\b|\bsalar(?:y|ies)\b", "staff"),
+            (r"\bweather\b|\btemperatures?\b", "I don't have data on the weather"),
+            (
+                r"\bcompetitors?(?:'s?)?\b|\brivals?(?:'s?)?\b",
+                "I don't have data on competitors",
+            ),
+            (
+                r"\bemployees?\b|\bstaff\b|\bpayroll\b|\bsalar(?:y|ies)\b",
+                "I don't have data on staff",
+            ),
             (
                 r"\bmeetings?\b|\bcalendar\b|\bappointments?\b|\b(?:book|schedule)\s+(?:me\s+)?(?:a|an)\s+(?:call|table|room|slot|demo)\b",
-                "calendars",
+                "I don't have access to calendars",
             ),
-            (r"\bflights?\b|\bhotels?\b", "travel"),
-            (r"\bnews\b|\belection\b|\bpresident\b|\bcapital\s+of\b", "world news"),
-            (r"\brecipes?\b|\bjokes?\b|\bpoems?\b|\blottery\b", "topics unrelated to the business"),
+            (r"\bflights?\b|\bhotels?\b", "I don't have data on travel"),
+            (
+                r"\bnews\b|\belection\b|\bpresident\b|\bcapital\s+of\b|\bpopulation\s+of\b",
+                "I don't have data on world news or facts",
+            ),
+            (
+                r"\brecipes?\b|\bjokes?\b|\bpoems?\b|\blottery\b",
+                "That is unrelated to the business data I hold",
+            ),
+            // The store holds orders, not stock, costs, taxes or suppliers.
+            (
+                r"\binventory\b|\bwarehouse\b|\b(?:in|out\s+of)\s+stock\b|\bstock\s+levels?\b|\brestock|\b(?:units?|pieces?|pairs?)\b[^.?!]{0,40}\b(?:left|remaining|available)\b",
+                "I don't have inventory or stock data",
+            ),
+            (
+                r"\bprofits?\b|\bprofitability\b|\bmargins?\b|\bcost\s+of\s+goods\b|\bcogs\b|\bshipping\s+costs?\b|\bshipping\s+cost\s+us\b",
+                "I don't have cost data, so no profits or margins (only revenue)",
+            ),
+            (r"\b(?:sales\s+)?tax(?:es)?\b|\bvat\b", "I don't have tax data"),
+            (r"\bsuppliers?\b|\bvendors?\b|\bmanufacturers?\b", "I don't have supplier data"),
+            (
+                r"\b(?:refund|cancel|void|reship)\s+(?:the\s+|this\s+|that\s+|an?\s+|my\s+|our\s+|their\s+)?orders?\b|\b(?:issue|process|give|make)\s+(?:a\s+|the\s+)?refunds?\b",
+                "I can't refund or cancel orders",
+            ),
         ]
         .into_iter()
-        .map(|(p, name)| {
+        .map(|(p, why)| {
             (
                 Regex::new(&format!("(?i){p}")).unwrap_or_else(|e| panic!("outside regex: {e}")),
-                name,
+                why,
             )
         })
         .collect()
@@ -116,15 +157,15 @@ pub(crate) fn outside_domain(question: &str) -> Option<&'static str> {
     OUTSIDE
         .iter()
         .find(|(r, _)| r.is_match(question))
-        .map(|(_, name)| *name)
+        .map(|(_, why)| *why)
 }
 
-/// Whether `clause` points back to a person named before ("them", "this
-/// customer", "they", "her").
+/// Whether `clause` points back to someone named before: a person ("them",
+/// "this customer", "her") or a group ("those customers", "these people").
 pub(crate) fn points_back(clause: &str) -> bool {
     static BACK: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?i)\b(?:them|they|their|him|his|her|hers|he|she|(?:this|that|the\s+same)\s+(?:customer|client|person|buyer|shopper|one))\b",
+            r"(?i)\b(?:them|they|their|him|his|her|hers|he|she|(?:this|that|the\s+same)\s+(?:customer|client|person|buyer|shopper|one)|(?:those|these)\s+(?:customers|clients|people|buyers|shoppers|ones|members))\b",
         )
         .unwrap_or_else(|e| panic!("points-back regex: {e}"))
     });
@@ -537,17 +578,23 @@ mod tests {
     fn outside_the_domain_and_pointing_back() {
         assert_eq!(
             outside_domain("What is Apple's share price?"),
-            Some("stock markets")
+            Some("I don't have data on stock markets")
         );
         assert_eq!(
             outside_domain("Will it rain? Check the weather"),
-            Some("the weather")
+            Some("I don't have data on the weather")
         );
-        assert_eq!(outside_domain("book me a table for two"), Some("calendars"));
+        assert!(outside_domain("book me a table for two").is_some());
+        // Data the store does not hold, and actions no tool takes.
+        assert!(outside_domain("Which products are out of stock?").is_some());
+        assert!(outside_domain("how many units of the sweater are left?").is_some());
+        assert!(outside_domain("what was our gross margin last year?").is_some());
+        assert!(outside_domain("please refund order O123").is_some());
         // Store questions that share words with those subjects.
-        assert_eq!(outside_domain("Which products are out of stock?"), None);
         assert_eq!(outside_domain("schedule a campaign for Friday"), None);
         assert_eq!(outside_domain("newsletter open rate"), None);
+        assert_eq!(outside_domain("how many orders were returned?"), None);
+        assert_eq!(outside_domain("who are our most valuable customers?"), None);
         assert!(points_back("what is their lifetime value?"));
         assert!(points_back("tag this customer as vip"));
         assert!(!points_back("top customers in the USA"));

@@ -503,6 +503,35 @@ pub fn intelligence_cases() -> Vec<Case> {
                 ("clv_by_segment", json!({})),
             ],
         ),
+        // A clause that routes nowhere joins the one before, which is
+        // routed again unless that would drop an entity.
+        (
+            "what have customers in Mumbai been up to? how many are there?",
+            vec![("customer_count", json!({"city": "Mumbai"}))],
+        ),
+        (
+            "Do we have any customers called Okafor? How many?",
+            vec![("customer_search", json!({"query": "Okafor"}))],
+        ),
+        // "the first 5" asks for a list of five, not a number.
+        (
+            "show our first 5 customers who signed up from Seattle",
+            vec![("customer_search", json!({"query": "Seattle", "limit": 5}))],
+        ),
+        (
+            "revenue by day for June 1 to June 7 2024",
+            vec![(
+                "revenue_over_time",
+                json!({"start": "2024-06-01", "end": "2024-06-07", "granularity": "day"}),
+            )],
+        ),
+        // Data the store does not hold, and actions no tool takes.
+        (
+            "how many units of the Merino Sweater are left in the warehouse?",
+            vec![],
+        ),
+        ("how much profit did we make last quarter?", vec![]),
+        ("issue a refund for order O000123", vec![]),
         ("How many followers do we have on Instagram?", vec![]),
         ("What will the bitcoin price be next week?", vec![]),
     ]
