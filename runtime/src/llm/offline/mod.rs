@@ -185,19 +185,8 @@ impl OfflineProvider {
         let group_referent = whole
             .segments
             .first()
-            .map(|s| ("segment", s.clone()))
-            .or_else(|| {
-                previous.as_deref().and_then(|calls| {
-                    ["segment", "city", "country"].iter().find_map(|k| {
-                        calls.iter().find_map(|c| {
-                            c.arguments
-                                .get(*k)
-                                .and_then(Value::as_str)
-                                .map(|v| (*k, v.to_owned()))
-                        })
-                    })
-                })
-            });
+            .map(|s| Group::Segment(s.clone()))
+            .or_else(|| previous.as_deref().and_then(group_in_calls));
 
         // 1. Route each clause.
         // A clause that routes nowhere ("... and amy@example.com") belongs
@@ -213,14 +202,11 @@ impl OfflineProvider {
                     } else {
                         e.names.push(r.clone());
                     }
-                } else if let Some((kind, value)) = &group_referent
-                    && e.segments.is_empty()
-                    && e.places.is_empty()
-                {
-                    if *kind == "segment" {
-                        e.segments.push(value.clone());
-                    } else {
-                        e.places.push(value.clone());
+                } else if e.segments.is_empty() && e.places.is_empty() {
+                    match &group_referent {
+                        Some(Group::Segment(s)) => e.segments.push(s.clone()),
+                        Some(Group::Place(p)) => e.places.push(p.clone()),
+                        None => {}
                     }
                 }
             } else if unnamed {
@@ -251,36 +237,8 @@ impl OfflineProvider {
                 }
             }
         }
-        // Parallel clauses ask the same thing of different entities:
-        // "customers in Berlin and customers in Munich: how many each?". A
-        // clause whose words are a strict subset of another's, short of only
-        // the shape of the answer ("how many", "list"), with entities that
-        // tool takes, goes where the fuller clause goes.
-        let words: Vec<(HashSet<String>, slots::Entities)> = routed
-            .iter()
-            .map(|(_, clause)| {
-                let e = with_referent(clause);
-                (text::content_tokens(&e.rest).into_iter().collect(), e)
-            })
-            .collect();
-        for i in 0..routed.len() {
-            let fuller = (0..routed.len()).find(|&j| {
-                let tool = routed[j].0;
-                j != i
-                    && tool != routed[i].0
-                    && index.specs[tool].effect != aima_tools::Effect::SideEffecting
-                    && words[i].0.len() < words[j].0.len()
-                    && words[i].0.is_subset(&words[j].0)
-                    && words[j]
-                        .0
-                        .difference(&words[i].0)
-                        .all(|w| text::is_operator(w))
-                    && slots::entity_fit(&index.specs[tool].input_schema, &words[i].1).dropped == 0
-            });
-            if let Some(j) = fuller {
-                routed[i].0 = routed[j].0;
-            }
-        }
+        let entities: Vec<slots::Entities> = routed.iter().map(|(_, c)| with_referent(c)).collect();
+        share_parallel_tools(&index, &mut routed, &entities);
         // A period shared by clauses ("revenue by month and the top 3
         // products in 2023") applies to clauses without one, unless the
         // clause holding it is a question of its own ("..., and what were
@@ -446,6 +404,59 @@ fn person_in_calls(calls: &[ToolCall]) -> Option<String> {
             })
             .map(str::to_owned)
     })
+}
+
+/// A group of customers a follow-up can point back to ("them").
+enum Group {
+    /// A persona segment, as named.
+    Segment(String),
+    /// A city or country, as named.
+    Place(String),
+}
+
+/// The first segment, city or country among the arguments of `calls`.
+fn group_in_calls(calls: &[ToolCall]) -> Option<Group> {
+    let arg = |k: &str| {
+        calls
+            .iter()
+            .find_map(|c| c.arguments.get(k).and_then(Value::as_str))
+            .map(str::to_owned)
+    };
+    arg("segment")
+        .map(Group::Segment)
+        .or_else(|| arg("city").or_else(|| arg("country")).map(Group::Place))
+}
+
+/// Parallel clauses ask the same thing of different entities: "customers in
+/// Berlin and customers in Munich: how many each?". A clause whose words are
+/// a strict subset of another's, short of only the shape of the answer ("how
+/// many", "list"), goes to the fuller clause's tool when that tool is
+/// read-only and takes the clause's entities. `entities[i]` belongs to
+/// `routed[i]`.
+fn share_parallel_tools(
+    index: &ToolIndex,
+    routed: &mut [(usize, String)],
+    entities: &[slots::Entities],
+) {
+    let words: Vec<HashSet<String>> = entities
+        .iter()
+        .map(|e| text::content_tokens(&e.rest).into_iter().collect())
+        .collect();
+    for i in 0..routed.len() {
+        let fuller = (0..routed.len()).find(|&j| {
+            let tool = routed[j].0;
+            j != i
+                && tool != routed[i].0
+                && index.specs[tool].effect != aima_tools::Effect::SideEffecting
+                && words[i].len() < words[j].len()
+                && words[i].is_subset(&words[j])
+                && words[j].difference(&words[i]).all(|w| text::is_operator(w))
+                && slots::entity_fit(&index.specs[tool].input_schema, &entities[i]).dropped == 0
+        });
+        if let Some(j) = fuller {
+            routed[i].0 = routed[j].0;
+        }
+    }
 }
 
 /// `call` with its `start`/`end` period moved by `shift`; `None` when the
