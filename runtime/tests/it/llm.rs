@@ -437,8 +437,20 @@ fn calls_of(p: Plan) -> Vec<ToolCall> {
 /// One finished turn: the question, the calls the provider chose, a result
 /// for each, and an answer.
 fn turn(p: &OfflineProvider, history: &mut Vec<Message>, question: &str) -> Vec<ToolCall> {
+    turn_over(p, catalog::tools(), history, question)
+}
+
+/// One user turn planned over `tools`, answered with placeholder results.
+fn turn_over(
+    p: &OfflineProvider,
+    tools: Vec<aima_tools::ToolSpec>,
+    history: &mut Vec<Message>,
+    question: &str,
+) -> Vec<ToolCall> {
     history.push(Message::user(question));
-    let calls = calls_of(plan(p, history.clone()));
+    let mut request = request(history.clone());
+    request.tools = tools;
+    let calls = calls_of(p.plan(&request).expect("plan"));
     history.push(Message::assistant_calls(calls.clone()));
     for c in &calls {
         history.push(Message::tool_result(c, json!({"ok": true})));
@@ -536,17 +548,8 @@ fn offline_follow_ups_reuse_the_previous_turns_tools() {
 #[test]
 fn offline_follow_ups_carry_referents_over_the_real_catalog() {
     let p = OfflineProvider::new();
-    let ask = |history: &mut Vec<Message>, question: &str| -> Vec<ToolCall> {
-        history.push(Message::user(question));
-        let mut request = request(history.clone());
-        request.tools = aima_tools::catalog();
-        let calls = calls_of(p.plan(&request).expect("plan"));
-        history.push(Message::assistant_calls(calls.clone()));
-        for c in &calls {
-            history.push(Message::tool_result(c, json!({"ok": true})));
-        }
-        history.push(Message::assistant_text("(answer)"));
-        calls
+    let ask = |history: &mut Vec<Message>, question: &str| {
+        turn_over(&p, aima_tools::catalog(), history, question)
     };
     let only = |calls: Vec<ToolCall>| -> (String, Value) {
         assert_eq!(calls.len(), 1, "{calls:?}");

@@ -502,15 +502,15 @@ pub(crate) fn find_periods(text: &str, reference: NaiveDate) -> Vec<Found> {
             // only after a preposition ("may I ...").
             let has_prep = all.start() < a.start();
             let may = s.eq_ignore_ascii_case("may");
-            let before = text[..a.start()].trim_end().to_lowercase();
-            let linked = !may
-                && (before.ends_with(" and")
-                    || before == "and"
-                    || before.ends_with("about")
-                    || before.is_empty()
-                        && text[a.end()..]
-                            .trim_matches(|c: char| !c.is_alphanumeric())
-                            .is_empty());
+            let word_before = text[..a.start()]
+                .split_whitespace()
+                .last()
+                .map(str::to_lowercase);
+            let alone = word_before.is_none()
+                && text[a.end()..]
+                    .trim_matches(|c: char| !c.is_alphanumeric())
+                    .is_empty();
+            let linked = !may && (alone || matches!(word_before.as_deref(), Some("and" | "about")));
             if !(has_prep || linked) || s.len() <= 3 && !may {
                 continue;
             }

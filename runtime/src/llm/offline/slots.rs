@@ -757,6 +757,12 @@ fn bound(schema: &Value, n: u64) -> Value {
     json!(n.clamp(min, max))
 }
 
+/// Whether a one-word reference reads as an identifier ("C00107", a UUID):
+/// it has a digit.
+fn is_id(reference: &str) -> bool {
+    reference.chars().any(|c| c.is_ascii_digit())
+}
+
 /// Fills the arguments of a tool with input schema `schema` from the
 /// entities of `e`.
 pub(crate) fn fill(schema: &Value, e: &Entities) -> Filled {
@@ -964,12 +970,6 @@ pub(crate) struct Fit {
     pub dropped: usize,
 }
 
-/// Whether a one-word reference reads as an identifier ("C00107", a UUID):
-/// it has a digit.
-fn is_id(reference: &str) -> bool {
-    reference.chars().any(|c| c.is_ascii_digit())
-}
-
 /// The [`Fit`] of the tool with input schema `schema` to `e`.
 pub(crate) fn entity_fit(schema: &Value, e: &Entities) -> Fit {
     let Some(props) = schema.get("properties").and_then(Value::as_object) else {
@@ -979,11 +979,12 @@ pub(crate) fn entity_fit(schema: &Value, e: &Entities) -> Fit {
     let (mut person, mut place, mut segment, mut tag, mut days, mut count) =
         (false, false, false, false, false, false);
     let mut enums = 0;
+    // A customer from the conversation, not this text, is no fit.
+    let named = !e.emails.is_empty() || !e.names.is_empty() || !e.quoted.is_empty();
     for (name, prop) in props {
         let Some(v) = filled.args.get(name) else {
             continue;
         };
-        let named = !e.emails.is_empty() || !e.names.is_empty() || !e.quoted.is_empty();
         match kind_of(schema, name, prop) {
             SlotKind::CustomerRef | SlotKind::StringList { people: true } => person |= named,
             SlotKind::Query => {

@@ -135,7 +135,7 @@ pub(crate) fn outside_domain(question: &str) -> Option<&'static str> {
                 "I don't have inventory or stock data",
             ),
             (
-                r"\bprofits?\b|\bprofitability\b|\bmargins?\b|\bcost\s+of\s+goods\b|\bcogs\b|\bshipping\s+costs?\b|\bshipping\s+cost\s+us\b",
+                r"\bprofits?\b|\bprofitability\b|\bmargins?\b|\bcost\s+of\s+goods\b|\bcogs\b|\bshipping\s+costs?\b",
                 "I don't have cost data, so no profits or margins (only revenue)",
             ),
             (r"\b(?:sales\s+)?tax(?:es)?\b|\bvat\b", "I don't have tax data"),
