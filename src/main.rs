@@ -189,6 +189,15 @@ async fn serve(config: &Config, bind: Option<String>) -> Result<()> {
     }
     let store = open_store(config).await?;
     first_admin_key(&store).await?;
+    if let Some(url) = &config.qdrant_url {
+        let dimension = aima_models::fingerprint::FingerprintConfig::default().out_dim;
+        match store.check_vector_index(dimension).await {
+            Ok(_) => eprintln!("aima: vector index on the Qdrant server at {url}"),
+            Err(e) => eprintln!(
+                "aima: warning: {e}; fingerprint searches scan the database until it answers"
+            ),
+        }
+    }
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
@@ -595,7 +604,7 @@ fn planner_over(
 async fn open_store(config: &Config) -> Result<Store> {
     let store = Store::open(config.database_url.as_deref(), &config.data_dir)
         .await?
-        .with_vector_index(config.data_dir.join("vectors"));
+        .with_vector_index(config.vector_backend());
     store.migrate().await?;
     Ok(store)
 }

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aima_vectors::{ServerConfig, VectorBackend};
 use serde::{Deserialize, Serialize};
 
 /// One documented setting: its key in the config file, its environment
@@ -77,6 +78,23 @@ pub const SETTINGS: &[Setting] = &[
         default: "",
         doc: "Organization slug used when a command gets no --org and more than one \
               organization exists.",
+    },
+    Setting {
+        key: "qdrant_url",
+        env: "AIMA_QDRANT_URL",
+        default: "",
+        doc: "gRPC URL of a Qdrant server (e.g. http://127.0.0.1:6334) to hold the vector \
+              index of customer fingerprints, shared by every AIMA process using it \
+              (collections `fingerprints-<dimension>d` and `fingerprints-<dimension>d-versions`). \
+              Unset: an embedded Qdrant Edge index under data_dir/vectors. Either way the \
+              database stays the record and the index is rebuilt from it when stale; while \
+              the index cannot be used, searches scan the database.",
+    },
+    Setting {
+        key: "qdrant_api_key",
+        env: "AIMA_QDRANT_API_KEY",
+        default: "",
+        doc: "API key sent to the Qdrant server of qdrant_url, if it requires one.",
     },
     Setting {
         key: "llm_provider",
@@ -188,6 +206,12 @@ pub struct Config {
     pub sheets_export_base: String,
     /// Organization used when none is named and several exist.
     pub default_org: Option<String>,
+    /// gRPC URL of a Qdrant server for the vector index; `None`: the
+    /// embedded index under `data_dir/vectors`.
+    pub qdrant_url: Option<String>,
+    /// API key for the Qdrant server, if any (never serialized).
+    #[serde(skip_serializing)]
+    pub qdrant_api_key: Option<String>,
     /// LLM provider name: `offline` or `openai`.
     pub llm_provider: String,
     /// Base URL of the OpenAI-compatible API.
@@ -221,6 +245,8 @@ impl Default for Config {
             bind: "127.0.0.1:8080".to_owned(),
             sheets_export_base: "https://docs.google.com".to_owned(),
             default_org: None,
+            qdrant_url: None,
+            qdrant_api_key: None,
             llm_provider: "offline".to_owned(),
             llm_base_url: "https://api.openai.com/v1".to_owned(),
             llm_model: "gpt-4o-mini".to_owned(),
@@ -287,6 +313,8 @@ impl Config {
                 "AIMA_BIND" => self.bind = value.clone(),
                 "AIMA_SHEETS_EXPORT_BASE" => self.sheets_export_base = value.clone(),
                 "AIMA_DEFAULT_ORG" => self.default_org = non_empty(value),
+                "AIMA_QDRANT_URL" => self.qdrant_url = non_empty(value),
+                "AIMA_QDRANT_API_KEY" => self.qdrant_api_key = non_empty(value),
                 "AIMA_LLM_PROVIDER" => self.llm_provider = value.trim().to_owned(),
                 "AIMA_LLM_BASE_URL" => self.llm_base_url = value.trim().to_owned(),
                 "AIMA_LLM_MODEL" => self.llm_model = value.trim().to_owned(),
@@ -350,6 +378,14 @@ impl Config {
                 message: format!("'{}' is not an http(s) URL", self.sheets_export_base),
             });
         }
+        if let Some(url) = &self.qdrant_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "qdrant_url",
+                message: format!("'{url}' is not an http(s) URL like http://127.0.0.1:6334"),
+            });
+        }
         if !matches!(self.llm_provider.as_str(), "offline" | "openai") {
             return Err(ConfigError::Invalid {
                 key: "llm_provider",
@@ -397,6 +433,19 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Where the vector index lives: the Qdrant server of `qdrant_url`
+    /// (with `qdrant_api_key`), else the embedded index under
+    /// `data_dir/vectors`.
+    pub fn vector_backend(&self) -> VectorBackend {
+        match &self.qdrant_url {
+            Some(url) => VectorBackend::Server(ServerConfig {
+                api_key: self.qdrant_api_key.clone(),
+                ..ServerConfig::new(url.clone())
+            }),
+            None => VectorBackend::Embedded(self.data_dir.join("vectors")),
+        }
     }
 
     /// The settings table as Markdown (the README's configuration section).
@@ -525,6 +574,39 @@ mod tests {
             err.to_string().contains("llm_price_prompt_per_mtok"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn vector_index_is_embedded_unless_a_qdrant_server_is_set() {
+        let c = Config::load_from(None, &env(&[("AIMA_DATA_DIR", "/d")])).expect("c");
+        assert_eq!(
+            c.vector_backend(),
+            VectorBackend::Embedded(PathBuf::from("/d/vectors"))
+        );
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("AIMA_QDRANT_URL", "http://qdrant:6334"),
+                ("AIMA_QDRANT_API_KEY", "k"),
+            ]),
+        )
+        .expect("c");
+        match c.vector_backend() {
+            VectorBackend::Server(server) => {
+                assert_eq!(server.url, "http://qdrant:6334");
+                assert_eq!(server.api_key.as_deref(), Some("k"));
+            }
+            other => panic!("expected a server, got {other:?}"),
+        }
+        // The key is a secret: `aima config` never prints it.
+        assert!(
+            !toml::to_string(&c)
+                .expect("toml")
+                .contains("qdrant_api_key")
+        );
+        let err =
+            Config::load_from(None, &env(&[("AIMA_QDRANT_URL", "qdrant:6334")])).expect_err("e");
+        assert!(err.to_string().contains("qdrant_url"), "{err}");
     }
 
     #[test]

@@ -14,8 +14,8 @@
 //! - [`llm`]: the LLM provider trait and its two providers, `offline`
 //!   (deterministic, no network) and `openai` (any OpenAI-compatible endpoint).
 //!
-//! The vector store itself is the `aima-vectors` crate (embedded Qdrant Edge);
-//! [`store`] attaches it ([`store::Store::with_vector_index`]) and keeps it in
+//! The vector store itself is the `aima-vectors` crate (embedded Qdrant Edge,
+//! or a Qdrant server when `qdrant_url` is set); [`store`] attaches it ([`store::Store::with_vector_index`]) and keeps it in
 //! step with the fingerprints table.
 
 pub mod config;

@@ -525,6 +525,54 @@ fn demo_loads_real_transactions_once() {
     );
 }
 
+/// With `qdrant_url` set, the demo's fingerprints are indexed on that
+/// server (nothing embedded) and similar-customer questions are answered
+/// by it.
+#[test]
+fn demo_indexes_fingerprints_on_a_configured_qdrant_server() {
+    let server = aima_vectors::testing::FakeQdrant::start().expect("fake qdrant");
+    let dir = tempfile::tempdir().expect("dir");
+    let with_server = |args: &[&str]| {
+        aima(dir.path())
+            .env("AIMA_QDRANT_URL", server.url())
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let out = with_server(&["demo"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(server.point_count("fingerprints-128d"), Some(23570));
+    assert_eq!(server.point_count("fingerprints-128d-versions"), Some(1));
+    assert!(!dir.path().join("vectors").exists());
+
+    let out = with_server(&["ask", "--format", "jsonl", "list 2 champions"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let events = jsonl_events(&out);
+    let members = events
+        .iter()
+        .find(|e| e["type"] == "tool_result")
+        .expect("a tool result");
+    let email = members["result"]["customers"][0]["email"]
+        .as_str()
+        .expect("an e-mail")
+        .to_owned();
+    let before = server.queries();
+    let out = with_server(&[
+        "ask",
+        "--format",
+        "jsonl",
+        &format!("customers similar to {email}"),
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let similar = jsonl_events(&out)
+        .into_iter()
+        .find(|e| e["type"] == "tool_result")
+        .expect("a tool result");
+    assert_eq!(similar["tool"], "similar_customers", "{similar}");
+    assert_eq!(similar["ok"], true, "{similar}");
+    assert_eq!(server.queries(), before + 1);
+}
+
 #[test]
 fn a_closed_stdout_ends_quietly() {
     let dir = tempfile::tempdir().expect("dir");

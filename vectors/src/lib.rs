@@ -23,26 +23,35 @@
 //! answers from its own exact scan). Every method is blocking (disk I/O):
 //! call it from `spawn_blocking` in async code.
 //!
-//! [`VectorIndex`] is the contract callers program against; the Qdrant Edge
-//! [`Collection`] is its embedded backend. A Qdrant server backend
-//! (qdrant-client) is not built yet.
+//! [`VectorIndex`] is the contract callers program against. It has two
+//! backends:
+//! - [`Collection`], the embedded Qdrant Edge shard described above (the
+//!   default);
+//! - [`ServerCollection`], a collection on a Qdrant server reached over gRPC
+//!   (qdrant-client), for deployments that run one. It stores partitions
+//!   the same way (payload key, delete-by-filter then upsert, exact search)
+//!   and keeps partition versions in a second collection on the server
+//!   (`<collection>-versions`), so every process using the server shares
+//!   them. There is no lock: the server serializes writes.
+//!
+//! With the `testing` feature, [`testing::FakeQdrant`] serves the subset of
+//! Qdrant's gRPC API the server backend uses, in process, for tests.
 //!
 //! [Qdrant Edge]: https://qdrant.tech/documentation/edge/
 
-use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+mod edge;
+mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 
-use qdrant_edge::{
-    Condition, DEFAULT_VECTOR_NAME, Distance, EdgeConfigBuilder, EdgeShard,
-    EdgeVectorParamsBuilder, FieldCondition, Filter, HasIdCondition, JsonPath, Match, NamedQuery,
-    Payload, PointId, PointInsertOperations, PointOperations, PointStructPersisted, QueryEnum,
-    QueryRequest, ScoringQuery, SearchParams, UpdateOperation, VectorStructPersisted,
-    WithPayloadInterface, WithVector,
-};
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use uuid::Uuid;
+
+pub use edge::Collection;
+pub use server::{ServerCollection, ServerConfig};
 
 /// Why a vector store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +96,14 @@ pub enum VectorError {
         /// The key.
         field: String,
     },
+    /// A Qdrant server could not be reached or answered with an error.
+    #[error("qdrant server at {url}: {message}")]
+    Server {
+        /// The server's URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Qdrant Edge reported an error (or panicked).
     #[error("qdrant edge: {message}")]
     Engine {
@@ -95,10 +112,112 @@ pub enum VectorError {
     },
 }
 
-fn engine(e: impl std::fmt::Display) -> VectorError {
-    VectorError::Engine {
-        message: e.to_string(),
+/// Where a vector store's collections live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VectorBackend {
+    /// Embedded Qdrant Edge shards under this directory ([`Collection`]).
+    Embedded(PathBuf),
+    /// Collections on a Qdrant server ([`ServerCollection`]).
+    Server(ServerConfig),
+}
+
+impl VectorBackend {
+    /// Opens (creating when new) collection `name` of `dimension`-long
+    /// vectors on this backend. Blocks.
+    ///
+    /// # Errors
+    /// As [`Collection::open`] or [`ServerCollection::connect`].
+    pub fn open(&self, name: &str, dimension: usize) -> Result<Arc<dyn VectorIndex>, VectorError> {
+        Ok(match self {
+            VectorBackend::Embedded(root) => Arc::new(Collection::open(root, name, dimension)?),
+            VectorBackend::Server(config) => {
+                Arc::new(ServerCollection::connect(config, name, dimension)?)
+            }
+        })
     }
+}
+
+/// Points written per update operation.
+const UPSERT_CHUNK: usize = 1024;
+
+/// Checks that `vector` (of point `id`, nil for a query) has `expected`
+/// dimensions.
+fn check_dimension(expected: usize, id: Uuid, vector: &[f32]) -> Result<(), VectorError> {
+    if vector.len() == expected {
+        Ok(())
+    } else {
+        Err(VectorError::Dimension {
+            id,
+            expected,
+            got: vector.len(),
+        })
+    }
+}
+
+/// The payload value a search may match on: a string, an integer or a
+/// boolean.
+#[derive(Debug, Clone, PartialEq)]
+enum MatchValue {
+    Text(String),
+    Integer(i64),
+    Flag(bool),
+}
+
+impl MatchValue {
+    fn of(field: &str, value: &Value) -> Result<MatchValue, VectorError> {
+        match value {
+            Value::String(s) => Ok(MatchValue::Text(s.clone())),
+            Value::Bool(b) => Ok(MatchValue::Flag(*b)),
+            Value::Number(n) if n.is_i64() => {
+                Ok(MatchValue::Integer(n.as_i64().unwrap_or_default()))
+            }
+            other => Err(VectorError::Unmatchable {
+                field: field.to_owned(),
+                value: other.clone(),
+            }),
+        }
+    }
+}
+
+/// `points` in chunks of [`UPSERT_CHUNK`], each point's payload carrying
+/// its partition's key and value.
+fn partitioned_chunks(
+    partition: &Partition,
+    points: Vec<VectorPoint>,
+) -> impl Iterator<Item = Vec<VectorPoint>> + '_ {
+    let mut points = points.into_iter().map(move |mut p| {
+        p.payload.insert(
+            partition.key.clone(),
+            Value::String(partition.value.clone()),
+        );
+        p
+    });
+    std::iter::from_fn(move || {
+        let chunk: Vec<VectorPoint> = points.by_ref().take(UPSERT_CHUNK).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
+}
+
+/// Cosine similarity of `a` and `b` over their common length, in `f64`,
+/// clamped to -1..1; 0 when either has zero norm.
+pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (f64::from(x), f64::from(y));
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        (dot / (na.sqrt() * nb.sqrt())).clamp(-1.0, 1.0)
+    }
+}
+
+/// Sorts hits most similar first, ties by id.
+fn rank(hits: &mut [Hit]) {
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
 }
 
 /// The partition a point belongs to: payload `key` equals `value`.
@@ -119,20 +238,14 @@ impl Partition {
         }
     }
 
+    /// `key=value`: the partition's name in version records.
     fn label(&self) -> String {
         format!("{}={}", self.key, self.value)
-    }
-
-    fn condition(&self) -> Result<Condition, VectorError> {
-        Ok(Condition::Field(FieldCondition::new_match(
-            path(&self.key)?,
-            Match::from(self.value.clone()),
-        )))
     }
 }
 
 /// A point to store: its id, vector and payload (the partition's key is
-/// added to the payload by [`Collection::replace`]).
+/// added to the payload by [`VectorIndex::replace`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VectorPoint {
     /// The point's id (unique in the collection).
@@ -159,7 +272,7 @@ pub struct SearchQuery {
     pub except: Vec<Uuid>,
 }
 
-/// A point found by [`Collection::search`].
+/// A point found by [`VectorIndex::search`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     /// The point.
@@ -171,7 +284,8 @@ pub struct Hit {
 }
 
 /// The operations AIMA needs of a vector store; [`Collection`] (embedded
-/// Qdrant Edge) implements them.
+/// Qdrant Edge) and [`ServerCollection`] (a Qdrant server) implement them.
+/// Every method blocks.
 pub trait VectorIndex: Send + Sync {
     /// The vectors' dimension.
     fn dimension(&self) -> usize;
@@ -192,310 +306,40 @@ pub trait VectorIndex: Send + Sync {
     fn search(&self, partition: &Partition, query: &SearchQuery) -> Result<Vec<Hit>, VectorError>;
 }
 
-/// The file beside a shard that records each partition's version.
-const VERSIONS_FILE: &str = "versions.json";
-/// Points written per update operation.
-const UPSERT_CHUNK: usize = 1024;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// One embedded Qdrant Edge shard of vectors of one dimension (cosine
-/// distance), owned by this process while the value lives.
-pub struct Collection {
-    dir: PathBuf,
-    dimension: usize,
-    /// Always `Some` until the collection is dropped.
-    shard: Mutex<Option<EdgeShard>>,
-    versions: Mutex<BTreeMap<String, String>>,
-    /// Held for the lock; released when the collection is dropped.
-    _lock: File,
-}
-
-impl std::fmt::Debug for Collection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Collection")
-            .field("dir", &self.dir)
-            .field("dimension", &self.dimension)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Collection {
-    /// Opens (creating when new) collection `name` of `dimension`-long
-    /// vectors under `root`: the shard lives in `root/<name>-<dimension>d`.
-    ///
-    /// # Errors
-    /// [`VectorError::Busy`] when another process has it open;
-    /// [`VectorError::Io`] when the directory cannot be created or the lock
-    /// file opened; [`VectorError::Engine`] when Qdrant cannot load it.
-    pub fn open(root: &Path, name: &str, dimension: usize) -> Result<Collection, VectorError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| VectorError::Io { path, source }
-        };
-        std::fs::create_dir_all(root).map_err(io(root))?;
-        let lock_path = root.join(format!("{name}-{dimension}d.lock"));
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(VectorError::Busy { path: lock_path }),
-            Err(TryLockError::Error(source)) => {
-                return Err(VectorError::Io {
-                    path: lock_path,
-                    source,
-                });
-            }
-        }
-        let dir = root.join(format!("{name}-{dimension}d"));
-        let config = EdgeConfigBuilder::new()
-            .on_disk_payload(false)
-            .vector(
-                DEFAULT_VECTOR_NAME,
-                EdgeVectorParamsBuilder::new(dimension, Distance::Cosine).build(),
-            )
-            .build();
-        let existing = dir.join("edge_config.json").exists();
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let shard = catch(|| {
-            if existing {
-                EdgeShard::load(&dir, Some(config))
-            } else {
-                EdgeShard::new(&dir, config)
-            }
-        })?
-        .map_err(engine)?;
-        let versions_path = dir.join(VERSIONS_FILE);
-        let versions = match std::fs::read(&versions_path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(source) => {
-                return Err(VectorError::Io {
-                    path: versions_path,
-                    source,
-                });
-            }
-        };
-        Ok(Collection {
-            dir,
-            dimension,
-            shard: Mutex::new(Some(shard)),
-            versions: Mutex::new(versions),
-            _lock: lock,
-        })
+    #[test]
+    fn cosine_of_known_pairs() {
+        assert!((cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-12);
+        assert!(cosine(&[1.0, 0.0], &[0.0, 3.0]).abs() < 1e-12);
+        assert!((cosine(&[1.0, 1.0], &[-1.0, -1.0]) + 1.0).abs() < 1e-12);
+        assert!((cosine(&[1.0, 1.0], &[1.0, 0.0]) - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-9);
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
     }
 
-    /// The shard's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn check(&self, id: Uuid, vector: &[f32]) -> Result<(), VectorError> {
-        if vector.len() == self.dimension {
-            Ok(())
-        } else {
-            Err(VectorError::Dimension {
-                id,
-                expected: self.dimension,
-                got: vector.len(),
-            })
-        }
-    }
-
-    /// Writes the versions map (a temporary file renamed over the old one).
-    fn save_versions(&self, versions: &BTreeMap<String, String>) -> Result<(), VectorError> {
-        let path = self.dir.join(VERSIONS_FILE);
-        let tmp = self.dir.join(format!("{VERSIONS_FILE}.tmp"));
-        let bytes = serde_json::to_vec_pretty(versions).map_err(engine)?;
-        std::fs::write(&tmp, bytes).map_err(|source| VectorError::Io {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &path).map_err(|source| VectorError::Io { path, source })
-    }
-
-    /// Runs `f` on the shard, a panic inside Qdrant turned into an error.
-    fn with_shard<T>(
-        &self,
-        f: impl FnOnce(&EdgeShard) -> Result<T, qdrant_edge::OperationError>,
-    ) -> Result<T, VectorError> {
-        // A panic inside Qdrant is caught by `catch`; the shard stays usable.
-        let guard = self.shard.lock().unwrap_or_else(|p| p.into_inner());
-        let shard = guard
-            .as_ref()
-            .ok_or_else(|| engine("the collection is closed"))?;
-        catch(|| f(shard))?.map_err(engine)
-    }
-}
-
-impl Drop for Collection {
-    fn drop(&mut self) {
-        // Qdrant flushes when a shard is dropped and panics if that fails
-        // (e.g. its directory was removed): contain it here.
-        let shard = self.shard.get_mut().ok().and_then(Option::take);
-        let _ = catch(move || drop(shard));
-    }
-}
-
-/// Runs `f`, turning a panic inside Qdrant Edge into an error.
-fn catch<T>(f: impl FnOnce() -> T) -> Result<T, VectorError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".to_owned());
-        VectorError::Engine { message }
-    })
-}
-
-fn matcher(field: &str, value: &Value) -> Result<Condition, VectorError> {
-    let m = match value {
-        Value::String(s) => Match::from(s.clone()),
-        Value::Bool(b) => Match::from(*b),
-        Value::Number(n) if n.is_i64() => Match::from(n.as_i64().unwrap_or_default()),
-        other => {
-            return Err(VectorError::Unmatchable {
-                field: field.to_owned(),
-                value: other.clone(),
-            });
-        }
-    };
-    Ok(Condition::Field(FieldCondition::new_match(path(field)?, m)))
-}
-
-/// The payload path of top-level key `field`.
-fn path(field: &str) -> Result<JsonPath, VectorError> {
-    field.parse().map_err(|_| VectorError::InvalidField {
-        field: field.to_owned(),
-    })
-}
-
-fn uuid_of(id: &PointId) -> Option<Uuid> {
-    match id {
-        PointId::Uuid(u) => Some(*u),
-        PointId::NumId(_) => None,
-    }
-}
-
-impl VectorIndex for Collection {
-    fn dimension(&self) -> usize {
-        self.dimension
-    }
-
-    fn version(&self, partition: &Partition) -> Option<String> {
-        self.versions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&partition.label())
-            .cloned()
-    }
-
-    fn replace(
-        &self,
-        partition: &Partition,
-        version: &str,
-        points: Vec<VectorPoint>,
-    ) -> Result<(), VectorError> {
-        for p in &points {
-            self.check(p.id, &p.vector)?;
-        }
-        let mut versions = self.versions.lock().unwrap_or_else(|p| p.into_inner());
-        let label = partition.label();
-        // Cleared first: a failure below leaves the partition marked stale.
-        if versions.remove(&label).is_some() {
-            self.save_versions(&versions)?;
-        }
-        let delete = UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(
-            Filter::new_must(partition.condition()?),
-        ));
-        self.with_shard(|shard| shard.update(delete))?;
-        let mut points = points.into_iter().peekable();
-        while points.peek().is_some() {
-            let chunk: Vec<PointStructPersisted> = points
-                .by_ref()
-                .take(UPSERT_CHUNK)
-                .map(|p| {
-                    let mut payload = p.payload;
-                    payload.insert(
-                        partition.key.clone(),
-                        Value::String(partition.value.clone()),
-                    );
-                    PointStructPersisted {
-                        id: PointId::Uuid(p.id),
-                        vector: VectorStructPersisted::Single(p.vector),
-                        payload: Some(Payload::from(payload)),
-                    }
-                })
-                .collect();
-            let upsert = UpdateOperation::PointOperation(PointOperations::UpsertPoints(
-                PointInsertOperations::PointsList(chunk),
-            ));
-            self.with_shard(|shard| shard.update(upsert))?;
-        }
-        self.with_shard(|shard| {
-            shard.flush();
-            Ok(())
-        })?;
-        versions.insert(label, version.to_owned());
-        self.save_versions(&versions)
-    }
-
-    fn search(&self, partition: &Partition, query: &SearchQuery) -> Result<Vec<Hit>, VectorError> {
-        self.check(Uuid::nil(), &query.vector)?;
-        if query.limit == 0 || query.only.as_ref().is_some_and(Vec::is_empty) {
-            return Ok(Vec::new());
-        }
-        let mut must = vec![partition.condition()?];
-        for (field, value) in &query.equals {
-            must.push(matcher(field, value)?);
-        }
-        if let Some(only) = &query.only {
-            let ids: HasIdCondition = only.iter().map(|u| PointId::Uuid(*u)).collect();
-            must.push(Condition::HasId(ids));
-        }
-        let must_not = if query.except.is_empty() {
-            None
-        } else {
-            let ids: HasIdCondition = query.except.iter().map(|u| PointId::Uuid(*u)).collect();
-            Some(vec![Condition::HasId(ids)])
-        };
-        let filter = Filter {
-            should: None,
-            min_should: None,
-            must: Some(must),
-            must_not,
-        };
-        let request = QueryRequest {
-            prefetches: Vec::new(),
-            query: Some(ScoringQuery::Vector(QueryEnum::Nearest(
-                NamedQuery::default_dense(query.vector.clone()),
-            ))),
-            filter: Some(filter),
-            score_threshold: None,
-            limit: query.limit,
-            offset: 0,
-            params: Some(SearchParams {
-                exact: true,
-                ..SearchParams::default()
-            }),
-            with_vector: WithVector::Bool(false),
-            with_payload: WithPayloadInterface::Bool(true),
-        };
-        let found = self.with_shard(|shard| shard.query(request))?;
-        let mut hits: Vec<Hit> = found
-            .into_iter()
-            .filter_map(|p| {
-                Some(Hit {
-                    id: uuid_of(&p.id)?,
-                    score: p.score,
-                    payload: p.payload.map(|payload| payload.0).unwrap_or_default(),
-                })
+    #[test]
+    fn chunks_carry_the_partition_key_and_split_at_the_chunk_size() {
+        let partition = Partition::new("organization_id", "a");
+        let points: Vec<VectorPoint> = (0..UPSERT_CHUNK + 3)
+            .map(|i| VectorPoint {
+                id: Uuid::from_u128(i as u128),
+                vector: vec![1.0],
+                payload: Map::new(),
             })
             .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
-        Ok(hits)
+        let chunks: Vec<Vec<VectorPoint>> = partitioned_chunks(&partition, points).collect();
+        assert_eq!(
+            chunks.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![UPSERT_CHUNK, 3]
+        );
+        assert!(
+            chunks
+                .iter()
+                .flatten()
+                .all(|p| p.payload["organization_id"] == Value::String("a".into()))
+        );
+        assert_eq!(partitioned_chunks(&partition, Vec::new()).count(), 0);
     }
 }

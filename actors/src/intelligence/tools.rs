@@ -306,7 +306,9 @@ impl IntelligenceTools {
         {
             return Err(ToolError::Failed {
                 tool: tool.to_string(),
-                message: "no behavioural fingerprints yet: the fingerprint step of the `features`                           job has not run for this organization (it needs at least 50 customers                           with orders or events); trigger the `features` job first"
+                message: "no behavioural fingerprints yet: the fingerprint step of the `features` \
+                          job has not run for this organization (it needs at least 50 customers \
+                          with orders or events); trigger the `features` job first"
                     .to_string(),
             });
         }

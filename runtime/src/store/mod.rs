@@ -103,13 +103,13 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
-/// A connection pool to the AIMA database, and optionally the embedded
-/// vector index of fingerprints ([`Store::with_vector_index`]). Cheap to
+/// A connection pool to the AIMA database, and optionally the vector index
+/// of fingerprints ([`Store::with_vector_index`]). Cheap to
 /// clone (clones share both).
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
-    vectors: Option<std::sync::Arc<vectors::VectorDir>>,
+    vectors: Option<std::sync::Arc<vectors::VectorIndexes>>,
 }
 
 impl Store {

@@ -76,7 +76,9 @@ where
     let store = Store::open(None, dir.path())
         .await
         .expect("open SQLite")
-        .with_vector_index(dir.path().join("vectors"));
+        .with_vector_index(aima_vectors::VectorBackend::Embedded(
+            dir.path().join("vectors"),
+        ));
     assert_eq!(store.backend(), Backend::Sqlite);
     store.migrate().await.expect("migrate SQLite");
     let url = format!("sqlite:{}", dir.path().join("aima.db").display());
@@ -126,7 +128,9 @@ where
     let vectors = tempfile::tempdir().expect("temporary directory");
     let result = match Store::open(Some(&url), std::path::Path::new(".")).await {
         Ok(store) => {
-            let store = store.with_vector_index(vectors.path().to_path_buf());
+            let store = store.with_vector_index(aima_vectors::VectorBackend::Embedded(
+                vectors.path().to_path_buf(),
+            ));
             assert_eq!(store.backend(), Backend::Postgres);
             store.migrate().await.expect("migrate PostgreSQL");
             let result = run_body(

@@ -6,9 +6,10 @@
 //! the version label of the model that computed it, and its cluster label
 //! (`None` = noise). The database table is the record.
 //!
-//! Nearest neighbours come from the embedded Qdrant Edge index
-//! (`aima_vectors`) when the store has one ([`Store::with_vector_index`]:
-//! `aima` attaches `<data_dir>/vectors`): one partition per organization,
+//! Nearest neighbours come from a vector index (`aima_vectors`) when the
+//! store has one ([`Store::with_vector_index`]: `aima` attaches the embedded
+//! Qdrant Edge index under `<data_dir>/vectors`, or a Qdrant server when
+//! `qdrant_url` is set): one partition per organization,
 //! payload filters for the cluster, an id allow-list for a segment's
 //! members. The index is derived from the table: each organization's
 //! partition is labelled with the table's version of its fingerprints
@@ -20,10 +21,11 @@
 //! exact cosine similarity.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use aima_vectors::{Collection, Partition, SearchQuery, VectorError, VectorIndex, VectorPoint};
+use aima_vectors::{
+    Partition, SearchQuery, VectorBackend, VectorError, VectorIndex, VectorPoint, cosine,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
@@ -98,23 +100,6 @@ fn decode(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
         .collect())
 }
 
-/// Cosine similarity of `a` and `b` over their common length, in f64; 0 if
-/// either has zero norm.
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (f64::from(x), f64::from(y));
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        (dot / (na.sqrt() * nb.sqrt())).clamp(-1.0, 1.0)
-    }
-}
-
 /// (customer, model version, vector bytes, cluster, computed_at).
 type FingerprintRow = (Uuid, String, Vec<u8>, Option<i64>, DateTime<Utc>);
 
@@ -136,28 +121,35 @@ const ORG_KEY: &str = "organization_id";
 /// The payload key of a fingerprint's cluster label.
 const CLUSTER_KEY: &str = "cluster";
 
-/// The directory of the embedded vector index and its open collections
-/// (one per vector dimension).
-#[derive(Debug)]
-pub(crate) struct VectorDir {
-    root: PathBuf,
-    open: Mutex<HashMap<usize, Arc<Collection>>>,
+/// The vector index's backend and its open collections (one per vector
+/// dimension).
+pub(crate) struct VectorIndexes {
+    backend: VectorBackend,
+    open: Mutex<HashMap<usize, Arc<dyn VectorIndex>>>,
 }
 
-impl VectorDir {
+impl std::fmt::Debug for VectorIndexes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VectorIndexes")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VectorIndexes {
     /// The fingerprint collection of `dimension`-long vectors, opened on
-    /// first use and kept open (so held by this process) from then on.
-    async fn collection(&self, dimension: usize) -> Result<Arc<Collection>, VectorError> {
+    /// first use and kept open (an embedded one is so held by this process)
+    /// from then on.
+    async fn collection(&self, dimension: usize) -> Result<Arc<dyn VectorIndex>, VectorError> {
         if let Some(c) = self.lock().get(&dimension) {
             return Ok(c.clone());
         }
-        let root = self.root.clone();
-        let opened = blocking(move || Collection::open(&root, FINGERPRINTS, dimension)).await?;
-        let opened = Arc::new(opened);
+        let backend = self.backend.clone();
+        let opened = blocking(move || backend.open(FINGERPRINTS, dimension)).await?;
         Ok(self.lock().entry(dimension).or_insert(opened).clone())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Arc<Collection>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Arc<dyn VectorIndex>>> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -174,16 +166,33 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Store {
-    /// This store with the embedded vector index under `root` (created on
+    /// This store with a vector index on `backend` (collections created on
     /// first use): fingerprint searches use it instead of scanning the
-    /// table. The first search or run of a process opens it and holds it;
-    /// another process using the same directory meanwhile scans the table.
-    pub fn with_vector_index(mut self, root: PathBuf) -> Store {
-        self.vectors = Some(Arc::new(VectorDir {
-            root,
+    /// table. An embedded index is held by the first process that searches
+    /// or runs with it; another process using the same directory meanwhile
+    /// scans the table. A server index is shared by every process using
+    /// the server; while the server cannot be reached, searches scan the
+    /// table.
+    pub fn with_vector_index(mut self, backend: VectorBackend) -> Store {
+        self.vectors = Some(Arc::new(VectorIndexes {
+            backend,
             open: Mutex::new(HashMap::new()),
         }));
         self
+    }
+
+    /// Whether the vector index can be used now for `dimension`-long
+    /// vectors: opens (creating when new) its collection. `Ok(false)` when
+    /// the store has no index.
+    ///
+    /// # Errors
+    /// The index's error (e.g. a Qdrant server that cannot be reached, or
+    /// an embedded index held by another process).
+    pub async fn check_vector_index(&self, dimension: usize) -> Result<bool, VectorError> {
+        match &self.vectors {
+            Some(indexes) => indexes.collection(dimension).await.map(|_| true),
+            None => Ok(false),
+        }
     }
 
     /// The table's version of `org`'s fingerprints (model version, run time
@@ -208,14 +217,16 @@ impl Store {
         &self,
         org: Uuid,
         dimension: usize,
-    ) -> Result<Option<Arc<Collection>>, IndexFailure> {
+    ) -> Result<Option<Arc<dyn VectorIndex>>, IndexFailure> {
         let Some(dir) = &self.vectors else {
             return Ok(None);
         };
         let collection = dir.collection(dimension).await?;
         let partition = Partition::new(ORG_KEY, org);
         let version = self.fingerprint_version(org).await?.unwrap_or_default();
-        if collection.version(&partition).as_deref() != Some(version.as_str()) {
+        let (c, p) = (collection.clone(), partition.clone());
+        let indexed = blocking(move || Ok(c.version(&p))).await?;
+        if indexed.as_deref() != Some(version.as_str()) {
             let points: Vec<VectorPoint> = self
                 .fingerprints(org)
                 .await?
@@ -488,14 +499,5 @@ mod tests {
         let v = vec![1.5f32, -0.25, 0.0, f32::MAX];
         assert_eq!(decode(&encode(&v)).unwrap(), v);
         assert!(decode(&[0, 1, 2]).is_err());
-    }
-
-    #[test]
-    fn cosine_of_known_pairs() {
-        assert!((cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-12);
-        assert!(cosine(&[1.0, 0.0], &[0.0, 3.0]).abs() < 1e-12);
-        assert!((cosine(&[1.0, 1.0], &[-1.0, -1.0]) + 1.0).abs() < 1e-12);
-        assert!((cosine(&[1.0, 1.0], &[1.0, 0.0]) - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-9);
-        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
     }
 }

@@ -1,9 +1,11 @@
 //! The vector store of customer fingerprints on both backends: exact cosine
 //! k-nearest neighbours, filters, replacement and organization isolation,
-//! through the embedded vector index (the harness attaches one) and the
-//! table scan alike.
+//! through the embedded vector index (the harness attaches one), a Qdrant
+//! server index (the in-process fake) and the table scan alike.
 
-use aima_runtime::store::{NeighbourFilter, NewCustomer, NewFingerprint, Store};
+use aima_runtime::store::{Neighbour, NeighbourFilter, NewCustomer, NewFingerprint, Store};
+use aima_vectors::testing::FakeQdrant;
+use aima_vectors::{ServerConfig, VectorBackend};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 use uuid::Uuid;
@@ -13,7 +15,8 @@ use crate::harness::{Ctx, store_tests};
 store_tests!(
     knn_is_exact_and_filtered,
     fingerprints_replace_and_isolate_orgs,
-    index_and_scan_agree_and_stale_partitions_are_rebuilt
+    index_and_scan_agree_and_stale_partitions_are_rebuilt,
+    server_index_answers_and_the_scan_covers_for_it_when_down
 );
 
 async fn org_with(store: &Store, slug: &str, n: usize) -> (Uuid, Vec<Uuid>) {
@@ -219,12 +222,9 @@ async fn without_index(ctx: &Ctx) -> Store {
         .unwrap()
 }
 
-async fn index_and_scan_agree_and_stale_partitions_are_rebuilt(ctx: Ctx) {
-    let store = &ctx.store;
-    let scan = without_index(&ctx).await;
-    let (org, c) = org_with(store, "shop", 80).await;
-    let at = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
-    // Seeded pseudo-random 8-d vectors, clusters 0..3 and some noise.
+/// Seeded pseudo-random 8-d fingerprints of `customers`, clusters 0..3 and
+/// some noise.
+fn random_rows(customers: &[Uuid]) -> Vec<NewFingerprint> {
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = move || {
         x ^= x << 13;
@@ -232,14 +232,21 @@ async fn index_and_scan_agree_and_stale_partitions_are_rebuilt(ctx: Ctx) {
         x ^= x << 17;
         ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     };
-    let rows: Vec<NewFingerprint> = c
+    customers
         .iter()
         .enumerate()
         .map(|(i, id)| {
             let v: Vec<f32> = (0..8).map(|_| next()).collect();
             fp(*id, &v, (i % 5 != 0).then_some((i % 3) as i64))
         })
-        .collect();
+        .collect()
+}
+
+/// Stores `random_rows` of `c` through `store` and puts every fourth
+/// customer in the Champions persona.
+async fn random_run(store: &Store, org: Uuid, c: &[Uuid]) -> Vec<NewFingerprint> {
+    let at = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    let rows = random_rows(c);
     store
         .replace_fingerprints(org, "v1", at, &rows)
         .await
@@ -255,7 +262,12 @@ async fn index_and_scan_agree_and_stale_partitions_are_rebuilt(ctx: Ctx) {
         )
         .await
         .unwrap();
-    let filters = [
+    rows
+}
+
+/// No filter, a cluster, a segment.
+fn filters() -> [NeighbourFilter; 3] {
+    [
         NeighbourFilter::default(),
         NeighbourFilter {
             segment: None,
@@ -265,26 +277,32 @@ async fn index_and_scan_agree_and_stale_partitions_are_rebuilt(ctx: Ctx) {
             segment: Some("champions".into()),
             cluster: None,
         },
-    ];
-    let same = |a: &[aima_runtime::store::Neighbour], b: &[aima_runtime::store::Neighbour]| {
-        assert_eq!(
-            a.iter().map(|n| n.customer_id).collect::<Vec<_>>(),
-            b.iter().map(|n| n.customer_id).collect::<Vec<_>>()
-        );
-        for (x, y) in a.iter().zip(b) {
-            assert!((x.similarity - y.similarity).abs() < 1e-5);
-            assert_eq!(x.cluster, y.cluster);
-        }
-    };
-    for customer in [c[0], c[7], c[33]] {
-        for filter in &filters {
+    ]
+}
+
+fn same(a: &[Neighbour], b: &[Neighbour]) {
+    assert_eq!(
+        a.iter().map(|n| n.customer_id).collect::<Vec<_>>(),
+        b.iter().map(|n| n.customer_id).collect::<Vec<_>>()
+    );
+    for (x, y) in a.iter().zip(b) {
+        assert!((x.similarity - y.similarity).abs() < 1e-5);
+        assert_eq!(x.cluster, y.cluster);
+    }
+}
+
+/// Searches `store` and `scan` for the 6 neighbours of each of `customers`
+/// under every filter and checks they agree.
+async fn agree(store: &Store, scan: &Store, org: Uuid, customers: &[Uuid]) {
+    for customer in customers {
+        for filter in &filters() {
             let indexed = store
-                .nearest_fingerprints(org, customer, 6, filter)
+                .nearest_fingerprints(org, *customer, 6, filter)
                 .await
                 .unwrap()
                 .unwrap();
             let exact = scan
-                .nearest_fingerprints(org, customer, 6, filter)
+                .nearest_fingerprints(org, *customer, 6, filter)
                 .await
                 .unwrap()
                 .unwrap();
@@ -292,6 +310,15 @@ async fn index_and_scan_agree_and_stale_partitions_are_rebuilt(ctx: Ctx) {
             same(&indexed, &exact);
         }
     }
+}
+
+async fn index_and_scan_agree_and_stale_partitions_are_rebuilt(ctx: Ctx) {
+    let store = &ctx.store;
+    let scan = without_index(&ctx).await;
+    let (org, c) = org_with(store, "shop", 80).await;
+    let at = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+    let rows = random_run(store, org, &c).await;
+    agree(store, &scan, org, &[c[0], c[7], c[33]]).await;
 
     // Another writer (no index) replaces the run: the indexed store sees its
     // partition's label is stale and rebuilds it before answering.
@@ -322,4 +349,51 @@ async fn index_and_scan_agree_and_stale_partitions_are_rebuilt(ctx: Ctx) {
     same(&indexed, &exact);
     assert!(indexed.iter().all(|n| n.cluster == Some(9)));
     scan.close().await;
+}
+
+async fn server_index_answers_and_the_scan_covers_for_it_when_down(ctx: Ctx) {
+    let mut server = FakeQdrant::start().unwrap();
+    let scan = without_index(&ctx).await;
+    let store = without_index(&ctx)
+        .await
+        .with_vector_index(VectorBackend::Server(ServerConfig::new(server.url())));
+    assert!(store.check_vector_index(8).await.unwrap());
+    let (org, c) = org_with(&store, "shop", 40).await;
+    let (other, d) = org_with(&store, "other", 5).await;
+    random_run(&store, org, &c).await;
+    store
+        .replace_fingerprints(other, "v1", Utc::now(), &random_rows(&d))
+        .await
+        .unwrap();
+    // The run went to the server: both organizations' points, one version
+    // record each.
+    assert_eq!(server.point_count("fingerprints-8d"), Some(45));
+    assert_eq!(server.point_count("fingerprints-8d-versions"), Some(2));
+
+    // Searches are answered by the server (one query each) and equal the
+    // exact scan, filters included; the other organization never shows.
+    agree(&store, &scan, org, &[c[0], c[7], c[33]]).await;
+    assert_eq!(server.queries(), 9);
+    let near = store
+        .nearest_fingerprints(org, c[1], 50, &NeighbourFilter::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(near.len(), 39);
+    assert!(near.iter().all(|n| c.contains(&n.customer_id)));
+
+    // A second process on the same server finds the partition current.
+    let second = without_index(&ctx)
+        .await
+        .with_vector_index(VectorBackend::Server(ServerConfig::new(server.url())));
+    agree(&second, &scan, org, &[c[2]]).await;
+    assert_eq!(server.queries(), 13);
+
+    // The server goes down: answers come from the scan, unchanged.
+    server.stop();
+    agree(&store, &scan, org, &[c[0], c[7]]).await;
+    assert!(store.check_vector_index(16).await.is_err());
+    scan.close().await;
+    second.close().await;
+    store.close().await;
 }

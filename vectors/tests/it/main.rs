@@ -1,9 +1,16 @@
-//! The embedded Qdrant Edge collection: exact cosine search against brute
-//! force, filters, partitions, versions, persistence and the process lock.
+//! Both backends of the vector store, embedded Qdrant Edge and a Qdrant
+//! server (served here by the in-process `FakeQdrant`): exact cosine search
+//! against brute force, filters, partitions and versions; then what each
+//! adds (persistence and the process lock; versions shared by every client
+//! of a server, errors naming the server).
 
 #![allow(clippy::unwrap_used)]
 
-use aima_vectors::{Collection, Partition, SearchQuery, VectorError, VectorIndex, VectorPoint};
+use aima_vectors::testing::FakeQdrant;
+use aima_vectors::{
+    Collection, Partition, SearchQuery, ServerCollection, ServerConfig, VectorError, VectorIndex,
+    VectorPoint,
+};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -44,10 +51,21 @@ fn points(rng: &mut Rng, n: usize, dim: usize) -> Vec<VectorPoint> {
         .collect()
 }
 
+/// Runs `check` on an embedded collection and on a server collection of
+/// `dimension`-long vectors.
+fn on_both_backends(dimension: usize, check: impl Fn(&dyn VectorIndex)) {
+    let dir = tempfile::tempdir().unwrap();
+    check(&Collection::open(dir.path(), "fp", dimension).unwrap());
+    let server = FakeQdrant::start().unwrap();
+    check(&ServerCollection::connect(&ServerConfig::new(server.url()), "fp", dimension).unwrap());
+}
+
 #[test]
 fn search_equals_brute_force_with_filters() {
-    let dir = tempfile::tempdir().unwrap();
-    let c = Collection::open(dir.path(), "fp", 16).unwrap();
+    on_both_backends(16, search_equals_brute_force);
+}
+
+fn search_equals_brute_force(c: &dyn VectorIndex) {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let pts = points(&mut rng, 500, 16);
     let org = Partition::new("organization_id", "org-a");
@@ -139,8 +157,10 @@ fn search_equals_brute_force_with_filters() {
 
 #[test]
 fn partitions_are_isolated_and_replaced_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let c = Collection::open(dir.path(), "fp", 2).unwrap();
+    on_both_backends(2, partitions_isolated);
+}
+
+fn partitions_isolated(c: &dyn VectorIndex) {
     let a = Partition::new("organization_id", "a");
     let b = Partition::new("organization_id", "b");
     let p = |id: u128, v: [f32; 2]| VectorPoint {
@@ -189,6 +209,41 @@ fn partitions_are_isolated_and_replaced_whole() {
 }
 
 #[test]
+fn dimensions_and_match_values_are_checked() {
+    on_both_backends(4, dimensions_and_values_checked);
+}
+
+fn dimensions_and_values_checked(c: &dyn VectorIndex) {
+    let org = Partition::new("organization_id", "a");
+    let bad = VectorPoint {
+        id: Uuid::from_u128(9),
+        vector: vec![1.0, 2.0],
+        payload: Map::new(),
+    };
+    match c.replace(&org, "v", vec![bad]) {
+        Err(VectorError::Dimension { expected, got, .. }) => assert_eq!((expected, got), (4, 2)),
+        other => panic!("expected Dimension, got {other:?}"),
+    }
+    let query = |vector: Vec<f32>, equals: Vec<(String, Value)>| SearchQuery {
+        vector,
+        limit: 1,
+        equals,
+        ..SearchQuery::default()
+    };
+    assert!(matches!(
+        c.search(&org, &query(vec![1.0], vec![])),
+        Err(VectorError::Dimension { .. })
+    ));
+    assert!(matches!(
+        c.search(
+            &org,
+            &query(vec![1.0; 4], vec![("cluster".into(), json!(1.5))])
+        ),
+        Err(VectorError::Unmatchable { .. })
+    ));
+}
+
+#[test]
 fn points_and_versions_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let org = Partition::new("organization_id", "a");
@@ -215,7 +270,7 @@ fn points_and_versions_survive_a_reopen() {
 }
 
 #[test]
-fn one_holder_at_a_time_and_dimensions_are_checked() {
+fn one_holder_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let c = Collection::open(dir.path(), "fp", 4).unwrap();
     match Collection::open(dir.path(), "fp", 4) {
@@ -224,39 +279,70 @@ fn one_holder_at_a_time_and_dimensions_are_checked() {
     }
     // Another dimension is another shard, with its own lock.
     assert!(Collection::open(dir.path(), "fp", 3).is_ok());
-    let org = Partition::new("organization_id", "a");
-    let bad = VectorPoint {
-        id: Uuid::from_u128(9),
-        vector: vec![1.0, 2.0],
-        payload: Map::new(),
-    };
-    match c.replace(&org, "v", vec![bad]) {
-        Err(VectorError::Dimension { expected, got, .. }) => assert_eq!((expected, got), (4, 2)),
-        other => panic!("expected Dimension, got {other:?}"),
-    }
-    assert!(matches!(
-        c.search(
-            &org,
-            &SearchQuery {
-                vector: vec![1.0],
-                limit: 1,
-                ..SearchQuery::default()
-            }
-        ),
-        Err(VectorError::Dimension { .. })
-    ));
-    assert!(matches!(
-        c.search(
-            &org,
-            &SearchQuery {
-                vector: vec![1.0; 4],
-                limit: 1,
-                equals: vec![("cluster".into(), json!(1.5))],
-                ..SearchQuery::default()
-            }
-        ),
-        Err(VectorError::Unmatchable { .. })
-    ));
     drop(c);
     assert!(Collection::open(dir.path(), "fp", 4).is_ok());
+}
+
+#[test]
+fn server_versions_are_shared_by_every_client() {
+    let server = FakeQdrant::start().unwrap();
+    let config = ServerConfig::new(server.url());
+    let org = Partition::new("organization_id", "a");
+    let mut rng = Rng(11);
+    let pts = points(&mut rng, 30, 8);
+    let writer = ServerCollection::connect(&config, "fp", 8).unwrap();
+    assert_eq!(writer.name(), "fp-8d");
+    writer.replace(&org, "run-1", pts.clone()).unwrap();
+    // Another process (another client) sees the points and the version.
+    let reader = ServerCollection::connect(&config, "fp", 8).unwrap();
+    assert_eq!(reader.version(&org).as_deref(), Some("run-1"));
+    let hits = reader
+        .search(
+            &org,
+            &SearchQuery {
+                vector: pts[3].vector.clone(),
+                limit: 1,
+                ..SearchQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(hits[0].id, pts[3].id);
+    assert!((hits[0].score - 1.0).abs() < 1e-5);
+    assert_eq!(server.point_count("fp-8d"), Some(30));
+    assert_eq!(server.point_count("fp-8d-versions"), Some(1));
+    // The partition key is indexed, so filtered searches stay fast on a
+    // real server.
+    assert_eq!(server.indexed_fields("fp-8d"), vec!["organization_id"]);
+    // A new run replaces the points and the version for everyone.
+    reader.replace(&org, "run-2", pts[..5].to_vec()).unwrap();
+    assert_eq!(writer.version(&org).as_deref(), Some("run-2"));
+    assert_eq!(server.point_count("fp-8d"), Some(5));
+    assert_eq!(server.point_count("fp-8d-versions"), Some(1));
+}
+
+#[test]
+fn server_errors_name_the_server() {
+    let mut server = FakeQdrant::start().unwrap();
+    let url = server.url().to_owned();
+    let c = ServerCollection::connect(&ServerConfig::new(&url), "fp", 4).unwrap();
+    let org = Partition::new("organization_id", "a");
+    server.stop();
+    let query = SearchQuery {
+        vector: vec![1.0; 4],
+        limit: 1,
+        ..SearchQuery::default()
+    };
+    match c.search(&org, &query) {
+        Err(VectorError::Server { url: named, .. }) => assert_eq!(named, url),
+        other => panic!("expected a server error, got {other:?}"),
+    }
+    // A server that is down reads as "no version": the caller rebuilds or
+    // falls back instead of trusting a stale index.
+    assert_eq!(c.version(&org), None);
+    let mut config = ServerConfig::new(&url);
+    config.timeout = std::time::Duration::from_secs(2);
+    match ServerCollection::connect(&config, "fp", 4) {
+        Err(e @ VectorError::Server { .. }) => assert!(e.to_string().contains(&url), "{e}"),
+        other => panic!("expected a server error, got {other:?}"),
+    }
 }
