@@ -58,7 +58,9 @@ pub(crate) struct Entities {
 /// Standard RFM segment names (lower-case match forms, display forms).
 const SEGMENTS: &[(&str, &str)] = &[
     ("champions", "Champions"),
+    ("champion", "Champions"),
     ("loyal customers", "Loyal Customers"),
+    ("loyal customer", "Loyal Customers"),
     ("potential loyalists", "Potential Loyalists"),
     ("recent customers", "Recent Customers"),
     ("promising", "Promising"),
@@ -82,7 +84,14 @@ pub(crate) fn without_segment_names(text: &str) -> String {
 }
 
 /// Segment names that are unambiguous in lower case.
-const PLAIN_SEGMENTS: &[&str] = &["champions", "hibernating", "potential loyalists"];
+const PLAIN_SEGMENTS: &[&str] = &[
+    "champions",
+    "champion",
+    "hibernating",
+    "potential loyalists",
+    "loyal customers",
+    "loyal customer",
+];
 
 fn re(s: &str) -> Regex {
     Regex::new(s).unwrap_or_else(|e| panic!("slot regex {s}: {e}"))
@@ -1129,6 +1138,12 @@ mod tests {
         assert_eq!(e.count, Some(10));
         let e = extract("churn risk among the Champions", r());
         assert_eq!(e.segments, vec!["Champions"]);
+        // Singular and lower-case forms that can only mean the segment.
+        let e = extract("show me one champion", r());
+        assert_eq!(e.segments, vec!["Champions"]);
+        let e = extract("list 3 loyal customers", r());
+        assert_eq!(e.segments, vec!["Loyal Customers"]);
+        assert_eq!(e.count, Some(3));
         let e = extract("Which customers are at risk of leaving?", r());
         assert!(
             e.segments.is_empty(),
