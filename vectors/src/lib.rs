@@ -51,7 +51,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use edge::Collection;
-pub use server::{ServerCollection, ServerConfig};
+pub use server::{CONNECT_TIMEOUT, ServerCollection, ServerConfig};
 
 /// Why a vector store operation failed.
 #[derive(Debug, thiserror::Error)]

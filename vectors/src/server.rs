@@ -35,7 +35,9 @@ pub struct ServerConfig {
     pub url: String,
     /// API key sent with every request, if the server requires one.
     pub api_key: Option<String>,
-    /// Limit on one request (and on connecting).
+    /// Limit on one request; connecting is limited to the smaller of this
+    /// and [`CONNECT_TIMEOUT`], so an unreachable server is given up on
+    /// quickly (the store then scans the database).
     pub timeout: Duration,
 }
 
@@ -49,6 +51,9 @@ impl ServerConfig {
         }
     }
 }
+
+/// The longest wait for a connection to the server.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The payload key of a version point naming its partition.
 const PARTITION_FIELD: &str = "partition";
@@ -111,7 +116,7 @@ impl ServerCollection {
             Qdrant::from_url(&config.url)
                 .api_key(config.api_key.clone())
                 .timeout(config.timeout)
-                .connect_timeout(config.timeout)
+                .connect_timeout(config.timeout.min(CONNECT_TIMEOUT))
                 .skip_compatibility_check()
                 .build()
                 .map_err(server)?
@@ -159,14 +164,8 @@ impl ServerCollection {
             .vectors_config(VectorParamsBuilder::new(dimension as u64, Distance::Cosine));
         match self.run(self.client.create_collection(create)) {
             Ok(_) => Ok(()),
-            Err(e)
-                if self
-                    .run(self.client.collection_exists(name))
-                    .unwrap_or(false) =>
-            {
-                drop(e);
-                Ok(())
-            }
+            // Another process created it meanwhile.
+            Err(_) if self.run(self.client.collection_exists(name))? => Ok(()),
             Err(e) => Err(e),
         }
     }
