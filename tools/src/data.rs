@@ -254,7 +254,9 @@ impl Tool for CustomerProfile {
     const NAME: &'static str = "customer_profile";
     const DESCRIPTION: &'static str = "Shows one customer (by id, e-mail or full name): contact \
         details, tags, imported notes and custom fields, number of orders, total and average \
-        order value, first and last order, and the latest orders with their products.";
+        order value, first and last order, the latest orders with their products, and their \
+        intelligence: persona, health score, churn probability at 30, 60 and 90 days, \
+        lifetime value, risk tier, recommended intervention and most similar customers.";
     const EFFECT: Effect = Effect::ReadOnly;
     const MODULE: Module = Module::Data;
     const EXAMPLES: &'static [&'static str] = &[
@@ -264,6 +266,8 @@ impl Tool for CustomerProfile {
         "When did max@example.org last buy something?",
         "How much has this customer spent in total?",
         "Give me the order history of customer 0193c1a2-7b4e-7c10-9a55-3e2f1d0c4b6a",
+        "What is the churn risk of lena@example.com?",
+        "What's the CLV of max@example.org?",
     ];
     type Input = CustomerProfileInput;
     type Output = CustomerProfileOutput;

@@ -69,6 +69,8 @@ const SEGMENTS: &[(&str, &str)] = &[
     ("about to sleep", "About To Sleep"),
     ("at risk", "At Risk"),
     ("can't lose them", "Can't Lose Them"),
+    ("can’t lose them", "Can't Lose Them"),
+    ("cant lose them", "Can't Lose Them"),
     ("cannot lose them", "Can't Lose Them"),
     ("hibernating", "Hibernating"),
     ("lost", "Lost"),
@@ -975,7 +977,10 @@ pub(crate) struct Fit {
     /// the tool takes.
     pub used: usize,
     /// Kinds of entity the question names (person, place, segment, tag,
-    /// count of items) that the tool has no argument for.
+    /// count of items) that the tool has no argument for; a person or a
+    /// segment counts twice, since an answer about every customer is no
+    /// answer about the one or the group named ("the churn risk of
+    /// jane@example.com", "how many customers are hibernating?").
     pub dropped: usize,
 }
 
@@ -1012,13 +1017,14 @@ pub(crate) fn entity_fit(schema: &Value, e: &Entities) -> Fit {
             _ => {}
         }
     }
+    // (named, taken, weight): a person or segment dropped weighs double.
     let asked = [
-        (!e.emails.is_empty() || !e.names.is_empty(), person),
-        (!e.places.is_empty(), place),
-        (!e.segments.is_empty(), segment),
-        (e.tag.is_some(), tag),
+        (!e.emails.is_empty() || !e.names.is_empty(), person, 2),
+        (!e.places.is_empty(), place, 1),
+        (!e.segments.is_empty(), segment, 2),
+        (e.tag.is_some(), tag, 1),
         // "the first 5 customers": a list of five, not a number.
-        (e.count.is_some(), count),
+        (e.count.is_some(), count, 1),
     ];
     Fit {
         used: [person, place, segment, tag, days, count]
@@ -1026,7 +1032,11 @@ pub(crate) fn entity_fit(schema: &Value, e: &Entities) -> Fit {
             .filter(|b| **b)
             .count()
             + enums,
-        dropped: asked.iter().filter(|(a, u)| *a && !*u).count(),
+        dropped: asked
+            .iter()
+            .filter(|(named, taken, _)| *named && !*taken)
+            .map(|(_, _, weight)| weight)
+            .sum(),
     }
 }
 
@@ -1268,13 +1278,19 @@ mod tests {
                 dropped: 0
             }
         );
+        // A segment or a person dropped weighs double, a place single.
         assert_eq!(
             entity_fit(&overview, &e),
             Fit {
                 used: 0,
-                dropped: 1
+                dropped: 2
             }
         );
+        let jane = extract("what is the churn risk of jane@example.com?", r());
+        assert_eq!(entity_fit(&overview, &jane).dropped, 2);
+        assert_eq!(entity_fit(&person, &jane).dropped, 0);
+        let berlin = extract("how many customers live in Berlin?", r());
+        assert_eq!(entity_fit(&overview, &berlin).dropped, 1);
         assert!(fills_required_entity(&members, &e));
         assert!(!fills_required_entity(&person, &e));
         // An e-mail fills a person; a capitalized phrase alone does not.
