@@ -268,6 +268,7 @@ impl Tool for CustomerProfile {
         "Give me the order history of customer 0193c1a2-7b4e-7c10-9a55-3e2f1d0c4b6a",
         "What is the churn risk of lena@example.com?",
         "What's the CLV of max@example.org?",
+        "Which persona is lena@example.com in?",
     ];
     type Input = CustomerProfileInput;
     type Output = CustomerProfileOutput;

@@ -719,6 +719,7 @@ impl Tool for AtRiskCustomers {
         "How do I keep my best customers from churning?",
         "Show at-risk customers with recommended actions",
         "What should I do about customers we might lose?",
+        "Which customers should I win back first?",
     ];
     type Input = AtRiskCustomersInput;
     type Output = AtRiskCustomersOutput;
@@ -772,6 +773,7 @@ impl Tool for ClvBySegment {
         "Which segment is worth the most?",
         "Customer lifetime value per persona",
         "Average CLV of the Champions compared to other segments",
+        "Which segment has the highest churn risk?",
     ];
     type Input = ClvBySegmentInput;
     type Output = ClvBySegmentOutput;

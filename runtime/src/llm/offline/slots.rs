@@ -93,6 +93,7 @@ const PLAIN_SEGMENTS: &[&str] = &[
     "potential loyalists",
     "loyal customers",
     "loyal customer",
+    "about to sleep",
 ];
 
 fn re(s: &str) -> Regex {
