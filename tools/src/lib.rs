@@ -46,6 +46,7 @@ pub fn catalog() -> Vec<ToolSpec> {
         modules::ChannelAttribution::spec(),
         modules::ChurnPredictions::spec(),
         modules::AtRiskCustomers::spec(),
+        modules::MostValuableCustomers::spec(),
         modules::ClvBySegment::spec(),
         modules::SimilarCustomers::spec(),
     ];

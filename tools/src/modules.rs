@@ -10,7 +10,8 @@ use uuid::Uuid;
 use crate::spec::{Effect, Module};
 use crate::tool::Tool;
 
-/// Default number of customers [`ChurnPredictions`] and [`AtRiskCustomers`] return.
+/// Default number of customers [`ChurnPredictions`], [`AtRiskCustomers`]
+/// and [`MostValuableCustomers`] return.
 pub const DEFAULT_CHURN_LIMIT: u32 = 10;
 
 // ---------------------------------------------------------------- M1 segments_overview
@@ -723,6 +724,82 @@ impl Tool for AtRiskCustomers {
     ];
     type Input = AtRiskCustomersInput;
     type Output = AtRiskCustomersOutput;
+}
+
+// ---------------------------------------------------------------- M6 most_valuable_customers
+
+/// `most_valuable_customers` (M6): customers ranked by predicted lifetime
+/// value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MostValuableCustomers;
+
+/// Arguments of `most_valuable_customers`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MostValuableCustomersInput {
+    /// Only customers of this persona segment (key or name, e.g.
+    /// "Champions"); absent or null: all.
+    #[serde(default)]
+    pub segment: Option<String>,
+    /// Most customers to return (1 to 100; default 10).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100), extend("default" = 10))]
+    pub limit: Option<u32>,
+}
+
+/// One customer by predicted lifetime value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ValuableCustomer {
+    /// The customer's id.
+    pub customer_id: Uuid,
+    /// The customer's name; null when unknown.
+    pub name: Option<String>,
+    /// E-mail; null when unknown.
+    pub email: Option<String>,
+    /// Predicted 12-month lifetime value (currency units).
+    pub clv: f64,
+    /// 90-day churn probability (no purchase within 90 days), 0 to 1.
+    pub churn_probability_90d: f64,
+    /// Risk tier (`very_high`, `high`, `medium`, `low`).
+    pub risk_tier: String,
+    /// Recommended intervention for the tier.
+    pub intervention: String,
+    /// Persona segment key; null without one.
+    pub segment: Option<String>,
+}
+
+/// Result of `most_valuable_customers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MostValuableCustomersOutput {
+    /// Customers with a predicted lifetime value that match the filter.
+    pub matching: u64,
+    /// Their summed 12-month lifetime value (currency units).
+    pub total_clv: f64,
+    /// Customers, highest lifetime value first (ties by id).
+    pub customers: Vec<ValuableCustomer>,
+    /// When the predictions were made.
+    pub predicted_at: DateTime<Utc>,
+    /// The model that made the churn probabilities: `deephit` or `bgnbd`
+    /// (lifetime value is BG/NBD + Gamma-Gamma either way).
+    pub model: String,
+}
+
+impl Tool for MostValuableCustomers {
+    const NAME: &'static str = "most_valuable_customers";
+    const DESCRIPTION: &'static str = "Customers ranked by predicted 12-month customer lifetime \
+        value (CLV, BG/NBD + Gamma-Gamma), highest first, optionally only the members of one \
+        persona: the individual customers to protect and reward first (M6 CLV and churn).";
+    const EFFECT: Effect = Effect::ReadOnly;
+    const MODULE: Module = Module::M6;
+    const EXAMPLES: &'static [&'static str] = &[
+        "Who are my most valuable customers?",
+        "Top 10 customers by lifetime value",
+        "Which customers have the highest CLV?",
+        "Rank our customers by CLV",
+        "The 5 most valuable Champions",
+    ];
+    type Input = MostValuableCustomersInput;
+    type Output = MostValuableCustomersOutput;
 }
 
 // ---------------------------------------------------------------- M6 clv_by_segment

@@ -79,6 +79,7 @@ fn catalog_is_sorted_unique_and_complete() {
         "channel_attribution",
         "churn_predictions",
         "at_risk_customers",
+        "most_valuable_customers",
         "clv_by_segment",
         "similar_customers",
     ] {

@@ -13,12 +13,14 @@ use aima_tools::modules::{
     ChurnPredictionRow, ChurnPredictions, ChurnPredictionsInput, ChurnPredictionsOutput,
     ClvBySegment, ClvBySegmentOutput, DEFAULT_CHURN_LIMIT, DEFAULT_DRIFT_ALERTS_LIMIT,
     DEFAULT_SEGMENT_MEMBERS_LIMIT, DEFAULT_SIMILAR_LIMIT, DriftAlert, DriftAlerts,
-    DriftAlertsInput, DriftAlertsOutput, PersonaSegment, RfmEvidence, RunSegmentation,
+    DriftAlertsInput, DriftAlertsOutput, MostValuableCustomers, MostValuableCustomersInput,
+    MostValuableCustomersOutput, PersonaSegment, RfmEvidence, RunSegmentation,
     RunSegmentationOutput, SegmentClv, SegmentCount, SegmentMemberRow, SegmentMembers,
     SegmentMembersInput, SegmentMembersOutput, SegmentsOverview, SegmentsOverviewOutput,
-    SimilarCustomers, SimilarCustomersInput, SimilarCustomersOutput,
+    SimilarCustomers, SimilarCustomersInput, SimilarCustomersOutput, ValuableCustomer,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -28,7 +30,8 @@ use crate::data::{failed, parse, render};
 
 /// Answers the M1 tools (`segments_overview`, `segment_members`,
 /// `run_segmentation`, `drift_alerts`, `similar_customers`) and the M6 tools
-/// (`churn_predictions`, `at_risk_customers`, `clv_by_segment`) from the
+/// (`churn_predictions`, `at_risk_customers`, `most_valuable_customers`,
+/// `clv_by_segment`) from the
 /// store, scoped by the calling organization.
 #[derive(Debug, Clone)]
 pub struct IntelligenceTools {
@@ -114,6 +117,25 @@ fn by_customer(rows: &[ChurnPrediction]) -> HashMap<Uuid, CustomerRisk> {
         e.tier = r.risk_tier.clone();
     }
     out
+}
+
+/// What [`IntelligenceTools::scores`] reads for the M6 tools.
+struct Scores {
+    risks: HashMap<Uuid, CustomerRisk>,
+    /// Persona key by customer.
+    personas: HashMap<Uuid, String>,
+    predicted_at: DateTime<Utc>,
+    model_version: String,
+    /// `deephit` or `bgnbd`.
+    model: String,
+}
+
+impl Scores {
+    /// Whether `customer` is in persona `segment` (any customer when
+    /// `None`).
+    fn in_segment(&self, customer: &Uuid, segment: Option<Persona>) -> bool {
+        segment.is_none_or(|p| self.personas.get(customer).map(String::as_str) == Some(p.key()))
+    }
 }
 
 fn intervention(tier: &str) -> String {
@@ -488,20 +510,34 @@ impl IntelligenceTools {
         })
     }
 
-    async fn latest(
-        &self,
-        org: Uuid,
-        tool: &'static str,
-    ) -> Result<Vec<ChurnPrediction>, ToolError> {
+    /// The latest churn and CLV scores of `org` with every customer's
+    /// persona and the model that made them; [`no_churn`] when the churn
+    /// job has not run.
+    async fn scores(&self, org: Uuid, tool: &'static str) -> Result<Scores, ToolError> {
         let rows = self
             .store
             .latest_churn_predictions(org)
             .await
             .map_err(failed(tool))?;
-        if rows.is_empty() {
+        let Some(first) = rows.first() else {
             return Err(no_churn(tool));
-        }
-        Ok(rows)
+        };
+        let (predicted_at, model_version) = (first.predicted_at, first.model_version.clone());
+        let model = self.served_model(org, &model_version, tool).await?;
+        let personas = self
+            .store
+            .segment_assignments(org, RFM_SEGMENT_KIND)
+            .await
+            .map_err(failed(tool))?
+            .into_iter()
+            .collect();
+        Ok(Scores {
+            risks: by_customer(&rows),
+            personas,
+            predicted_at,
+            model_version,
+            model,
+        })
     }
 
     /// The model that made the predictions of `version` (`deephit` or
@@ -547,25 +583,12 @@ impl IntelligenceTools {
             Some(s) => Some(persona_named(s).ok_or_else(|| unknown_segment(tool, "/segment", s))?),
             None => None,
         };
-        let rows = self.latest(org, tool).await?;
-        let (predicted_at, model_version) = rows
-            .first()
-            .map(|r| (r.predicted_at, r.model_version.clone()))
-            .unwrap_or_default();
-        let risks = by_customer(&rows);
-        let personas: HashMap<Uuid, String> = self
-            .store
-            .segment_assignments(org, RFM_SEGMENT_KIND)
-            .await
-            .map_err(failed(tool))?
-            .into_iter()
-            .collect();
-        let mut matching: Vec<(Uuid, &CustomerRisk, f64)> = risks
+        let scores = self.scores(org, tool).await?;
+        let mut matching: Vec<(Uuid, &CustomerRisk, f64)> = scores
+            .risks
             .iter()
             .filter(|(_, r)| input.tier.is_none_or(|t| r.tier == t.as_str()))
-            .filter(|(c, _)| {
-                segment.is_none_or(|p| personas.get(*c).map(String::as_str) == Some(p.key()))
-            })
+            .filter(|(c, _)| scores.in_segment(c, segment))
             .filter_map(|(c, r)| r.by_horizon.get(&i64::from(horizon)).map(|p| (*c, r, *p)))
             .collect();
         matching.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
@@ -583,15 +606,14 @@ impl IntelligenceTools {
                 clv: r.clv,
                 risk_tier: r.tier.clone(),
                 intervention: intervention(&r.tier),
-                segment: personas.get(c).cloned(),
+                segment: scores.personas.get(c).cloned(),
             })
             .collect();
-        let model = self.served_model(org, &model_version, tool).await?;
         Ok(ChurnPredictionsOutput {
             horizon_days: horizon,
-            predicted_at,
-            model_version,
-            model,
+            predicted_at: scores.predicted_at,
+            model_version: scores.model_version,
+            model: scores.model,
             matching: matching.len() as u64,
             customers,
         })
@@ -603,14 +625,7 @@ impl IntelligenceTools {
         input: AtRiskCustomersInput,
     ) -> Result<AtRiskCustomersOutput, ToolError> {
         let tool = AtRiskCustomers::NAME;
-        let rows = self.latest(org, tool).await?;
-        let predicted_at = rows.first().map(|r| r.predicted_at).unwrap_or_default();
-        let version = rows
-            .first()
-            .map(|r| r.model_version.clone())
-            .unwrap_or_default();
-        let model = self.served_model(org, &version, tool).await?;
-        let risks = by_customer(&rows);
+        let scores = self.scores(org, tool).await?;
         let spend: HashMap<Uuid, f64> = self
             .store
             .feature_column(org, "monetary_total")
@@ -618,20 +633,18 @@ impl IntelligenceTools {
             .map_err(failed(tool))?
             .into_iter()
             .collect();
-        let mut spends: Vec<f64> = risks.keys().filter_map(|c| spend.get(c).copied()).collect();
+        let mut spends: Vec<f64> = scores
+            .risks
+            .keys()
+            .filter_map(|c| spend.get(c).copied())
+            .collect();
         if spends.is_empty() {
             return Err(no_segments(tool));
         }
         spends.sort_by(f64::total_cmp);
         let median = spends[spends.len() / 2];
-        let personas: HashMap<Uuid, String> = self
-            .store
-            .segment_assignments(org, RFM_SEGMENT_KIND)
-            .await
-            .map_err(failed(tool))?
-            .into_iter()
-            .collect();
-        let mut at_risk: Vec<(Uuid, &CustomerRisk, f64, f64)> = risks
+        let mut at_risk: Vec<(Uuid, &CustomerRisk, f64, f64)> = scores
+            .risks
             .iter()
             .filter(|(_, r)| RiskTier::parse(&r.tier).is_some_and(|t| t != RiskTier::Low))
             .filter_map(|(c, r)| {
@@ -663,29 +676,64 @@ impl IntelligenceTools {
                     clv: r.clv,
                     risk_tier: r.tier.clone(),
                     intervention: intervention(&r.tier),
-                    segment: personas.get(c).cloned(),
+                    segment: scores.personas.get(c).cloned(),
                 })
                 .collect(),
-            predicted_at,
-            model,
+            predicted_at: scores.predicted_at,
+            model: scores.model,
+        })
+    }
+
+    async fn most_valuable_customers(
+        &self,
+        org: Uuid,
+        input: MostValuableCustomersInput,
+    ) -> Result<MostValuableCustomersOutput, ToolError> {
+        let tool = MostValuableCustomers::NAME;
+        let segment = match input.segment.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(s) => Some(persona_named(s).ok_or_else(|| unknown_segment(tool, "/segment", s))?),
+            None => None,
+        };
+        let scores = self.scores(org, tool).await?;
+        let mut valued: Vec<(Uuid, &CustomerRisk, f64)> = scores
+            .risks
+            .iter()
+            .filter(|(c, _)| scores.in_segment(c, segment))
+            .filter_map(|(c, r)| r.clv.map(|v| (*c, r, v)))
+            .collect();
+        valued.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+        let limit = input.limit.unwrap_or(DEFAULT_CHURN_LIMIT).clamp(1, 100) as usize;
+        let shown: Vec<Uuid> = valued.iter().take(limit).map(|m| m.0).collect();
+        let names = self.names(org, &shown).await;
+        Ok(MostValuableCustomersOutput {
+            matching: valued.len() as u64,
+            total_clv: round2(valued.iter().map(|v| v.2).sum()),
+            customers: valued
+                .iter()
+                .take(limit)
+                .map(|(c, r, v)| ValuableCustomer {
+                    customer_id: *c,
+                    name: names.get(c).and_then(|n| n.0.clone()),
+                    email: names.get(c).and_then(|n| n.1.clone()),
+                    clv: *v,
+                    churn_probability_90d: round4(r.by_horizon.get(&90).copied().unwrap_or(0.0)),
+                    risk_tier: r.tier.clone(),
+                    intervention: intervention(&r.tier),
+                    segment: scores.personas.get(c).cloned(),
+                })
+                .collect(),
+            predicted_at: scores.predicted_at,
+            model: scores.model,
         })
     }
 
     async fn clv_by_segment(&self, org: Uuid) -> Result<ClvBySegmentOutput, ToolError> {
         let tool = ClvBySegment::NAME;
-        let rows = self.latest(org, tool).await?;
-        let predicted_at = rows.first().map(|r| r.predicted_at).unwrap_or_default();
-        let risks = by_customer(&rows);
-        let personas: HashMap<Uuid, String> = self
-            .store
-            .segment_assignments(org, RFM_SEGMENT_KIND)
-            .await
-            .map_err(failed(tool))?
-            .into_iter()
-            .collect();
+        let scores = self.scores(org, tool).await?;
         let mut groups: HashMap<String, (Vec<f64>, Vec<f64>, u64)> = HashMap::new();
-        for (c, r) in &risks {
-            let key = personas
+        for (c, r) in &scores.risks {
+            let key = scores
+                .personas
                 .get(c)
                 .cloned()
                 .unwrap_or_else(|| "unsegmented".to_string());
@@ -716,7 +764,7 @@ impl IntelligenceTools {
         });
         Ok(ClvBySegmentOutput {
             segments,
-            predicted_at,
+            predicted_at: scores.predicted_at,
         })
     }
 }
@@ -753,6 +801,10 @@ impl ToolHandler for IntelligenceTools {
             AtRiskCustomers::NAME => {
                 let input = parse::<AtRiskCustomers>(args)?;
                 render::<AtRiskCustomers>(self.at_risk_customers(org, input).await?)
+            }
+            MostValuableCustomers::NAME => {
+                let input = parse::<MostValuableCustomers>(args)?;
+                render::<MostValuableCustomers>(self.most_valuable_customers(org, input).await?)
             }
             ClvBySegment::NAME => {
                 parse::<ClvBySegment>(args)?;

@@ -207,6 +207,56 @@ async fn jobs_score_personas_churn_and_drift(ctx: Ctx) {
         .sum();
     assert_eq!(n, 60);
 
+    // The most valuable customers are the stored CLVs, highest first; a
+    // segment keeps only its members.
+    let valuable = registry
+        .call(&cx, "most_valuable_customers", json!({"limit": 5}))
+        .await
+        .unwrap();
+    assert_eq!(valuable["matching"], 60);
+    let shown: Vec<f64> = valuable["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clv"].as_f64().unwrap())
+        .collect();
+    let mut stored: Vec<f64> = store
+        .latest_churn_predictions(org)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|p| p.horizon_days == 90)
+        .filter_map(|p| p.clv)
+        .collect();
+    stored.sort_by(|a, b| b.total_cmp(a));
+    assert_eq!(shown, stored[..5]);
+    let total: f64 = stored.iter().sum();
+    assert!((valuable["total_clv"].as_f64().unwrap() - total).abs() < 0.01);
+    let persona = &assigned[&first_id];
+    let members = registry
+        .call(
+            &cx,
+            "most_valuable_customers",
+            json!({"segment": persona, "limit": 100}),
+        )
+        .await
+        .unwrap();
+    let in_persona = assigned.values().filter(|p| *p == persona).count();
+    assert_eq!(members["matching"].as_u64(), Some(in_persona as u64));
+    assert!(
+        members["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["segment"] == json!(persona))
+    );
+    assert!(
+        registry
+            .call(&cx, "most_valuable_customers", json!({"segment": "vip"}))
+            .await
+            .is_err()
+    );
+
     // customer_profile carries what M1/M6 know about the customer.
     let profile = registry
         .call(

@@ -15,17 +15,17 @@ use aima_runtime::llm::offline::OfflineProvider;
 
 use crate::tasks::{holdout_dir, known_tools, shipped_dir};
 
-/// Lowest overall pass@1 accepted. Measured: 0.992 (119 of 120, pass^4 0.992)
-/// on 2026-12-05 (0.650 before the planner was tuned); raise it as the planner
+/// Lowest overall pass@1 accepted. Measured: 0.992 (121 of 122, pass^4 0.992)
+/// on 2026-12-06 (0.650 before the planner was tuned); raise it as the planner
 /// improves.
 const FLOOR: f64 = 0.97;
 
 /// Lowest overall pass@1 accepted on the holdout set. Measured on 2026-12-05:
 /// 0.325 (13 of 40) before any tuning, 0.500 (20 of 40) after tuning on the
 /// shipped tasks, 0.625 (25 of 40) after a second round tuned on fresh
-/// phrasings kept outside the repository. Never tune the planner to the
-/// holdout wordings to raise it.
-const HOLDOUT_FLOOR: f64 = 0.6;
+/// phrasings kept outside the repository; 0.659 (27 of 41) on 2026-12-06.
+/// Never tune the planner to the holdout wordings to raise it.
+const HOLDOUT_FLOOR: f64 = 0.63;
 
 /// Runs per task.
 const K: usize = 4;

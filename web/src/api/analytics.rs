@@ -7,7 +7,8 @@ use aima_runtime::store::Role;
 use aima_tools::data::{RevenueOverTime, TopProducts};
 use aima_tools::modules::{
     AtRiskCustomers, BrandSentiment, ChannelAttribution, ChurnPredictions, ClvBySegment,
-    DraftMessage, DriftAlerts, PredictCampaign, SegmentMembers, SegmentsOverview, SimilarCustomers,
+    DraftMessage, DriftAlerts, MostValuableCustomers, PredictCampaign, SegmentMembers,
+    SegmentsOverview, SimilarCustomers,
 };
 use axum::Json;
 use axum::extract::State;
@@ -80,6 +81,13 @@ pub(super) fn routes(api: Api) -> Api {
         "/api/v1/clv-churn/at-risk",
         "clv-churn",
         "Valuable customers at risk, with interventions",
+        v,
+    );
+    let api = tool_get::<MostValuableCustomers>(
+        api,
+        "/api/v1/clv-churn/most-valuable",
+        "clv-churn",
+        "Customers by predicted lifetime value",
         v,
     );
     let api = api.add(

@@ -69,8 +69,8 @@ impl ToolIndex {
                     .map(|e| slots::extract(e, EXAMPLE_REFERENCE).rest)
                     .collect();
                 let mut vocab = name_tokens.clone();
-                vocab.extend(text::content_tokens(&slots::without_segment_names(
-                    &s.description,
+                vocab.extend(text::content_tokens(&without_module_label(
+                    &slots::without_segment_names(&s.description),
                 )));
                 for ex in &examples {
                     vocab.extend(text::content_tokens(ex));
@@ -246,6 +246,17 @@ impl ToolIndex {
                     .then(a.tool.cmp(&b.tool))
             })
     }
+}
+
+/// `description` without its module label ("(M6 CLV and churn)"): every
+/// tool of a module carries it, so its words say which module answers, not
+/// what the question asks ("the CLV of our best customers" is no churn
+/// question).
+fn without_module_label(description: &str) -> String {
+    static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\(M[1-7] [^)]*\)").unwrap_or_else(|e| panic!("module label regex: {e}"))
+    });
+    LABEL.replace_all(description, " ").into_owned()
 }
 
 /// Added per entity of the question a tool's arguments take.
