@@ -138,6 +138,29 @@ impl Scores {
     }
 }
 
+/// The persona a tool's optional `segment` argument names (`None` when
+/// absent or blank); an unknown name is an invalid argument.
+fn segment_arg(tool: &'static str, segment: Option<&str>) -> Result<Option<Persona>, ToolError> {
+    match segment.filter(|s| !s.trim().is_empty()) {
+        Some(s) => Ok(Some(
+            persona_named(s).ok_or_else(|| unknown_segment(tool, "/segment", s))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// `rows` (customer, scores, value) by value, highest first (ties by
+/// customer id), cut to `limit` (default [`DEFAULT_CHURN_LIMIT`], 1 to
+/// 100).
+fn top_by_value(
+    mut rows: Vec<(Uuid, &CustomerRisk, f64)>,
+    limit: Option<u32>,
+) -> Vec<(Uuid, &CustomerRisk, f64)> {
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    rows.truncate(limit.unwrap_or(DEFAULT_CHURN_LIMIT).clamp(1, 100) as usize);
+    rows
+}
+
 fn intervention(tier: &str) -> String {
     RiskTier::parse(tier)
         .map(RiskTier::intervention)
@@ -579,25 +602,22 @@ impl IntelligenceTools {
                 expected: format!("30, 60 or 90 (days), not {horizon}"),
             });
         }
-        let segment = match input.segment.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(s) => Some(persona_named(s).ok_or_else(|| unknown_segment(tool, "/segment", s))?),
-            None => None,
-        };
+        let segment = segment_arg(tool, input.segment.as_deref())?;
         let scores = self.scores(org, tool).await?;
-        let mut matching: Vec<(Uuid, &CustomerRisk, f64)> = scores
+        let matching: Vec<(Uuid, &CustomerRisk, f64)> = scores
             .risks
             .iter()
             .filter(|(_, r)| input.tier.is_none_or(|t| r.tier == t.as_str()))
             .filter(|(c, _)| scores.in_segment(c, segment))
             .filter_map(|(c, r)| r.by_horizon.get(&i64::from(horizon)).map(|p| (*c, r, *p)))
             .collect();
-        matching.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-        let limit = input.limit.unwrap_or(DEFAULT_CHURN_LIMIT).clamp(1, 100) as usize;
-        let shown: Vec<Uuid> = matching.iter().take(limit).map(|m| m.0).collect();
-        let names = self.names(org, &shown).await;
-        let customers = matching
+        let total = matching.len();
+        let top = top_by_value(matching, input.limit);
+        let names = self
+            .names(org, &top.iter().map(|m| m.0).collect::<Vec<_>>())
+            .await;
+        let customers = top
             .iter()
-            .take(limit)
             .map(|(c, r, p)| ChurnPredictionRow {
                 customer_id: *c,
                 name: names.get(c).and_then(|n| n.0.clone()),
@@ -614,7 +634,7 @@ impl IntelligenceTools {
             predicted_at: scores.predicted_at,
             model_version: scores.model_version,
             model: scores.model,
-            matching: matching.len() as u64,
+            matching: total as u64,
             customers,
         })
     }
@@ -690,27 +710,24 @@ impl IntelligenceTools {
         input: MostValuableCustomersInput,
     ) -> Result<MostValuableCustomersOutput, ToolError> {
         let tool = MostValuableCustomers::NAME;
-        let segment = match input.segment.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(s) => Some(persona_named(s).ok_or_else(|| unknown_segment(tool, "/segment", s))?),
-            None => None,
-        };
+        let segment = segment_arg(tool, input.segment.as_deref())?;
         let scores = self.scores(org, tool).await?;
-        let mut valued: Vec<(Uuid, &CustomerRisk, f64)> = scores
+        let valued: Vec<(Uuid, &CustomerRisk, f64)> = scores
             .risks
             .iter()
             .filter(|(c, _)| scores.in_segment(c, segment))
             .filter_map(|(c, r)| r.clv.map(|v| (*c, r, v)))
             .collect();
-        valued.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-        let limit = input.limit.unwrap_or(DEFAULT_CHURN_LIMIT).clamp(1, 100) as usize;
-        let shown: Vec<Uuid> = valued.iter().take(limit).map(|m| m.0).collect();
-        let names = self.names(org, &shown).await;
+        let (total, total_clv) = (valued.len(), valued.iter().map(|v| v.2).sum());
+        let top = top_by_value(valued, input.limit);
+        let names = self
+            .names(org, &top.iter().map(|m| m.0).collect::<Vec<_>>())
+            .await;
         Ok(MostValuableCustomersOutput {
-            matching: valued.len() as u64,
-            total_clv: round2(valued.iter().map(|v| v.2).sum()),
-            customers: valued
+            matching: total as u64,
+            total_clv: round2(total_clv),
+            customers: top
                 .iter()
-                .take(limit)
                 .map(|(c, r, v)| ValuableCustomer {
                     customer_id: *c,
                     name: names.get(c).and_then(|n| n.0.clone()),
