@@ -633,7 +633,7 @@ fn tools_list_prints_the_catalog_in_three_formats_without_a_database() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let functions = json_of(&out.stdout);
     let functions = functions.as_array().expect("array");
-    assert_eq!(functions.len(), 19);
+    assert_eq!(functions.len(), aima_tools::catalog().len());
     let revenue = functions
         .iter()
         .find(|f| f["function"]["name"] == "revenue_over_time")
@@ -654,7 +654,7 @@ fn tools_list_prints_the_catalog_in_three_formats_without_a_database() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let mcp = json_of(&out.stdout);
     let tools = mcp["tools"].as_array().expect("tools");
-    assert_eq!(tools.len(), 19);
+    assert_eq!(tools.len(), aima_tools::catalog().len());
     let tag = tools
         .iter()
         .find(|t| t["name"] == "tag_customers")
