@@ -109,7 +109,7 @@ impl ServerCollection {
             })?;
         let server = |e: QdrantError| VectorError::Server {
             url: config.url.clone(),
-            message: e.to_string(),
+            message: describe(&e),
         };
         let client = {
             let _entered = runtime.enter();
@@ -150,7 +150,7 @@ impl ServerCollection {
         })?;
         runtime.block_on(work).map_err(|e| VectorError::Server {
             url: self.url.clone(),
-            message: e.to_string(),
+            message: describe(&e),
         })
     }
 
@@ -195,6 +195,17 @@ impl Drop for ServerCollection {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+/// What went wrong, in a line: a gRPC status as its code and message (the
+/// client's own text adds the empty metadata map).
+fn describe(e: &QdrantError) -> String {
+    match e {
+        QdrantError::ResponseError { status } => {
+            format!("{}: {}", status.code(), status.message())
+        }
+        other => other.to_string(),
     }
 }
 
