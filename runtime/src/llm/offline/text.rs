@@ -483,6 +483,10 @@ const PHRASES: &[(&str, &str)] = &[
     ("drop off", "churn"),
     ("stop buying", "churn"),
     ("stop ordering", "churn"),
+    // A polite request, not a likeness ("I'd like to see my segments").
+    ("i'd like", "want"),
+    ("we'd like", "want"),
+    ("would like", "want"),
     ("everything about", "profile"),
     ("know about", "profile"),
     ("customer record", "profile"),
