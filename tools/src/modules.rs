@@ -278,7 +278,7 @@ impl Tool for DriftAlerts {
     const NAME: &'static str = "drift_alerts";
     const DESCRIPTION: &'static str = "Customers who recently moved to a worse persona segment \
         (for example from Champions to At Risk), with the recency, frequency and spend evidence \
-        before and after (M1 customer intelligence drift alerts).";
+        before and after: drift alerts (M1 customer intelligence).";
     const EFFECT: Effect = Effect::ReadOnly;
     const MODULE: Module = Module::M1;
     const EXAMPLES: &'static [&'static str] = &[

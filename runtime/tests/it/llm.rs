@@ -440,7 +440,8 @@ fn turn(p: &OfflineProvider, history: &mut Vec<Message>, question: &str) -> Vec<
     turn_over(p, catalog::tools(), history, question)
 }
 
-/// One user turn planned over `tools`, answered with placeholder results.
+/// One user turn planned over `tools`; each call gets the result `{"ok": true}`
+/// (what is under test is the routing, not the tools).
 fn turn_over(
     p: &OfflineProvider,
     tools: Vec<aima_tools::ToolSpec>,

@@ -71,6 +71,7 @@ impl ToolIndex {
                 let mut vocab = name_tokens.clone();
                 vocab.extend(text::content_tokens(&without_module_label(
                     &slots::without_segment_names(&s.description),
+                    s.module,
                 )));
                 for ex in &examples {
                     vocab.extend(text::content_tokens(ex));
@@ -252,11 +253,8 @@ impl ToolIndex {
 /// tool of a module carries it, so its words say which module answers, not
 /// what the question asks ("the CLV of our best customers" is no churn
 /// question).
-fn without_module_label(description: &str) -> String {
-    static LABEL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\(M[1-7] [^)]*\)").unwrap_or_else(|e| panic!("module label regex: {e}"))
-    });
-    LABEL.replace_all(description, " ").into_owned()
+fn without_module_label(description: &str, module: aima_tools::Module) -> String {
+    description.replace(&format!("({})", module.title()), " ")
 }
 
 /// Added per entity of the question a tool's arguments take.
